@@ -1,0 +1,52 @@
+"""Roles and the actions they allow: the permission table, in one place.
+
+A role is held on a unit and covers that unit's subtree. ``system_admin`` is held on no unit and covers
+everything. Actions are strings ``<area>.<verb>``; later issues add their own actions to ``ROLE_ACTIONS``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", _("Quản trị hệ thống")
+    PROVINCE_ADMIN = "province_admin", _("Quản trị tỉnh")
+    EDITOR = "editor", _("Biên tập viên")
+    APPROVER = "approver", _("Người duyệt")
+    COMMUNE_OPERATOR = "commune_operator", _("Cán bộ vận hành xã")
+    TECHNICIAN = "technician", _("Kỹ thuật viên")
+    AUDITOR = "auditor", _("Kiểm toán viên")
+    VIEWER = "viewer", _("Người xem")
+
+
+# Roles that must use two-factor authentication (TOTP) before they can do anything.
+TWO_FACTOR_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.PROVINCE_ADMIN, Role.APPROVER})
+
+VIEW = "unit.view"
+ACTIONS: dict[str, str] = {
+    "unit.view": "xem đơn vị và số liệu của đơn vị",
+    "unit.manage_zones": "tạo, sửa, xóa thôn/bản/tổ dân phố",
+    "user.view": "xem người dùng và vai trò",
+    "user.manage": "tạo người dùng, gán và thu hồi vai trò",
+    "audit.view": "xem nhật ký kiểm toán",
+    "settings.manage": "thay đổi cấu hình đơn vị",
+    "token.manage": "tạo và thu hồi mã truy cập API của chính mình",
+}
+
+_ALL = frozenset(ACTIONS)
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.SYSTEM_ADMIN: _ALL,
+    Role.PROVINCE_ADMIN: _ALL,
+    Role.EDITOR: frozenset({"unit.view", "token.manage"}),
+    Role.APPROVER: frozenset({"unit.view", "token.manage"}),
+    Role.COMMUNE_OPERATOR: frozenset({"unit.view", "unit.manage_zones", "token.manage"}),
+    Role.TECHNICIAN: frozenset({"unit.view", "token.manage"}),
+    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view"}),
+    Role.VIEWER: frozenset({"unit.view"}),
+}
+
+
+def roles_allowing(action: str) -> frozenset[str]:
+    return frozenset(role for role, actions in ROLE_ACTIONS.items() if action in actions)

@@ -1,0 +1,35 @@
+"""``loa serve``: the web process (ASGI, uvicorn) plus, in embedded mode, one background-job worker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Chạy máy chủ web (và một tiến trình tác vụ nền ở chế độ nhúng)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="không chạy tiến trình tác vụ nền kèm theo")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        worker = None
+        if settings.LOA_MODE == "embedded" and not options["no_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "loa.cli", "qcluster"])
+        try:
+            uvicorn.run("loa.asgi:application", host=options["host"], port=options["port"], log_level="warning",
+                        lifespan="off")
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)

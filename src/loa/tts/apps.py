@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TtsConfig(AppConfig):
+    name = "loa.tts"
+    label = "tts"

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from loa.api.main import api
+
+urlpatterns = [
+    path("", include("loa.console.urls")),
+    path("accounts/", include("loa.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,1 @@
+"""The reference Loa loudspeaker agent and its simulator. Depends on ``loa_protocol``, never on ``loa``."""
