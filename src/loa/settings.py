@@ -40,6 +40,12 @@ INSTALLED_APPS = [
     "loa.jobs",
     "loa.console",
     "loa.api",
+    "loa.media",
+    "loa.tts",
+    "loa.content",
+    "loa.fleet",
+    "loa.gateway",
+    "loa.broadcast",
 ]
 
 MIDDLEWARE = [
@@ -156,7 +162,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
-MEDIA_URL = "/media/"
+MEDIA_URL = "/files/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

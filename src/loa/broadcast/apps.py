@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BroadcastConfig(AppConfig):
+    name = "loa.broadcast"
+    label = "broadcast"

@@ -1,0 +1,6 @@
+"""Console pages of this domain (included by loa.urls)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "tts"
+urlpatterns: list = []
