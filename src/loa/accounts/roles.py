@@ -33,6 +33,9 @@ ACTIONS: dict[str, str] = {
     "audit.view": "xem nhật ký kiểm toán",
     "settings.manage": "thay đổi cấu hình đơn vị",
     "token.manage": "tạo và thu hồi mã truy cập API của chính mình",
+    "device.view": "xem cụm loa, trạng thái và nhật ký phát",
+    "device.manage": "đăng ký, sửa và thu hồi cụm loa",
+    "device.control": "gửi lệnh điều khiển tới cụm loa",
 }
 
 _ALL = frozenset(ACTIONS)
@@ -41,10 +44,12 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.PROVINCE_ADMIN: _ALL,
     Role.EDITOR: frozenset({"unit.view", "token.manage"}),
     Role.APPROVER: frozenset({"unit.view", "token.manage"}),
-    Role.COMMUNE_OPERATOR: frozenset({"unit.view", "unit.manage_zones", "token.manage"}),
-    Role.TECHNICIAN: frozenset({"unit.view", "token.manage"}),
-    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view"}),
-    Role.VIEWER: frozenset({"unit.view"}),
+    Role.COMMUNE_OPERATOR: frozenset(
+        {"unit.view", "unit.manage_zones", "token.manage", "device.view", "device.control"}
+    ),
+    Role.TECHNICIAN: frozenset({"unit.view", "token.manage", "device.view", "device.manage"}),
+    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view", "device.view"}),
+    Role.VIEWER: frozenset({"unit.view", "device.view"}),
 }
 
 
