@@ -30,7 +30,9 @@ class AccessDenied(PermissionDenied):
 
 
 class UnitNotFound(Http404):
-    def __init__(self, message: str = "Không tìm thấy đơn vị, hoặc đơn vị nằm ngoài phạm vi của bạn.") -> None:
+    def __init__(
+        self, message: str = "Không tìm thấy đơn vị, hoặc đơn vị nằm ngoài phạm vi của bạn."
+    ) -> None:
         super().__init__(message)
         self.message = message
 

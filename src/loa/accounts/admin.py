@@ -13,10 +13,13 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):  # type: ignore[misc]
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     inlines = [RoleInline]
     list_display = ("username", "full_name", "is_active", "is_staff", "must_change_password")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Loa", {"fields": ("full_name", "phone", "must_change_password")}))
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Loa", {"fields": ("full_name", "phone", "must_change_password")}),
+    )
 
 
 @admin.register(ApiToken)

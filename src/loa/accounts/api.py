@@ -72,17 +72,32 @@ def _user_out(user: Any, viewer: Any, token: Any) -> dict[str, Any]:
     assignments = list(user.role_assignments.select_related("unit"))
     if viewer.pk != user.pk:
         assignments = [
-            a for a in assignments
-            if (a.unit is None and is_system_admin(viewer)) or (a.unit and can(viewer, a.unit, "user.view", token))
+            a
+            for a in assignments
+            if (a.unit is None and is_system_admin(viewer))
+            or (a.unit and can(viewer, a.unit, "user.view", token))
         ]
-    return {"id": user.pk, "username": user.username, "full_name": user.full_name,
-            "roles": [{"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None}
-                      for a in assignments]}
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "full_name": user.full_name,
+        "roles": [
+            {"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None} for a in assignments
+        ],
+    }
 
 
 def _token_out(t: ApiToken) -> dict[str, Any]:
-    return {"id": t.pk, "name": t.name, "prefix": t.prefix, "scopes": t.scopes, "created_at": t.created_at,
-            "expires_at": t.expires_at, "last_used_at": t.last_used_at, "revoked": t.revoked_at is not None}
+    return {
+        "id": t.pk,
+        "name": t.name,
+        "prefix": t.prefix,
+        "scopes": t.scopes,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "last_used_at": t.last_used_at,
+        "revoked": t.revoked_at is not None,
+    }
 
 
 def _account_error(exc: services.AccountError) -> ApiError:
@@ -105,9 +120,12 @@ def create_user(request: HttpRequest, payload: UserIn, role: str, unit_code: str
     unit = access_unit_code(request.user, unit_code, "user.manage", token_of(request))
     try:
         services.check_role(role)
-        user, password = services.do_create_user(payload.username, payload.full_name, email=payload.email,
-                                                 actor=request.user, request=request)
-        services.do_assign_role(user, role, unit, actor=request.user, request=request, token=token_of(request))
+        user, password = services.do_create_user(
+            payload.username, payload.full_name, email=payload.email, actor=request.user, request=request
+        )
+        services.do_assign_role(
+            user, role, unit, actor=request.user, request=request, token=token_of(request)
+        )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
     return 201, {"user": _user_out(user, request.user, token_of(request)), "one_time_password": password}
@@ -120,8 +138,9 @@ def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Any:
     if payload.unit_code:
         unit = access_unit_code(request.user, payload.unit_code, "user.manage", token_of(request))
     try:
-        a = services.do_assign_role(user, payload.role, unit, actor=request.user, request=request,
-                                    token=token_of(request))
+        a = services.do_assign_role(
+            user, payload.role, unit, actor=request.user, request=request, token=token_of(request)
+        )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
     return 201, {"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None}
@@ -139,18 +158,24 @@ def revoke_role(request: HttpRequest, assignment_id: int) -> Any:
 @router.get("/tokens", response={200: list[TokenOut], **ERROR_RESPONSES}, summary="Mã truy cập API của tôi")
 def list_tokens(request: HttpRequest) -> Any:
     access_anywhere(request.user, "token.manage", token_of(request))
-    return [_token_out(t) for t in ApiToken.objects.filter(user=request.user).order_by("-created_at")]
+    return [_token_out(t) for t in ApiToken.objects.filter(user_id=request.user.pk).order_by("-created_at")]  # type: ignore[misc]
 
 
-@router.post("/tokens", response={201: NewTokenOut, **ERROR_RESPONSES},
-             summary="Tạo mã truy cập API (mã chỉ hiện một lần)")
+@router.post(
+    "/tokens",
+    response={201: NewTokenOut, **ERROR_RESPONSES},
+    summary="Tạo mã truy cập API (mã chỉ hiện một lần)",
+)
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     if token_of(request) is not None:
-        raise ApiError(403, "session_required", "Chỉ tạo được mã truy cập mới từ phiên đăng nhập bảng điều khiển.")
+        raise ApiError(
+            403, "session_required", "Chỉ tạo được mã truy cập mới từ phiên đăng nhập bảng điều khiển."
+        )
     access_anywhere(request.user, "token.manage")
     try:
-        token, key = services.do_create_token(request.user, payload.name, payload.scopes, payload.expires_at,
-                                              request=request)
+        token, key = services.do_create_token(
+            request.user, payload.name, payload.scopes, payload.expires_at, request=request
+        )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
     return 201, {**_token_out(token), "token": key}
@@ -159,6 +184,6 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
 @router.delete("/tokens/{token_id}", response={204: None, **ERROR_RESPONSES}, summary="Thu hồi mã truy cập")
 def revoke_token(request: HttpRequest, token_id: int) -> Any:
     access_anywhere(request.user, "token.manage", token_of(request))
-    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
     services.do_revoke_token(token, actor=request.user, request=request)
     return 204, None

@@ -24,7 +24,9 @@ class TokenForm(forms.Form):
 
 class PasswordChangeForm(forms.Form):
     new_password1 = forms.CharField(label=_("Mật khẩu mới"), widget=forms.PasswordInput, max_length=256)
-    new_password2 = forms.CharField(label=_("Nhập lại mật khẩu mới"), widget=forms.PasswordInput, max_length=256)
+    new_password2 = forms.CharField(
+        label=_("Nhập lại mật khẩu mới"), widget=forms.PasswordInput, max_length=256
+    )
 
     def __init__(self, user: object, *args: object, **kwargs: object) -> None:
         self.user = user

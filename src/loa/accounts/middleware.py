@@ -23,10 +23,7 @@ class TwoFactorRequiredMiddleware:
             return self.get_response(request)
         if user.must_change_password:
             return redirect(f"{reverse('accounts:password_change')}?next={request.get_full_path()}")
-        if (
-            user.needs_two_factor
-            and not user.is_verified()
-        ):
+        if user.needs_two_factor and not user.is_verified():
             from django_otp import user_has_device
 
             target = "accounts:otp_verify" if user_has_device(user) else "accounts:otp_setup"

@@ -37,10 +37,16 @@ class User(AbstractUser):
 class RoleAssignment(models.Model):
     """Role R held on unit U (and so on U's whole subtree). System admins hold their role on no unit."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
     role = models.CharField(_("vai trò"), max_length=32, choices=Role.choices)
     unit = models.ForeignKey(
-        Unit, verbose_name=_("đơn vị"), null=True, blank=True, on_delete=models.PROTECT,
+        Unit,
+        verbose_name=_("đơn vị"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="role_assignments",
     )
     granted_by = models.ForeignKey(
@@ -65,7 +71,7 @@ class RoleAssignment(models.Model):
         return f"{self.get_role_display()} — {where}"
 
 
-TOKEN_PREFIX = "loa_"
+TOKEN_PREFIX = "loa_"  # noqa: S105 - a public prefix, not a secret
 
 
 class ApiToken(models.Model):

@@ -59,18 +59,28 @@ def check_username(username: str) -> str:
     return username
 
 
-def do_create_user(username: str, full_name: str, *, actor: Any, request: Any = None,
-                   email: str = "") -> tuple[User, str]:
+def do_create_user(
+    username: str, full_name: str, *, actor: Any, request: Any = None, email: str = ""
+) -> tuple[User, str]:
     """Create a user with a one-time password (returned once, never stored in clear)."""
     username = check_username(username)
     password = one_time_password()
     with transaction.atomic():
         user = get_user_model().objects.create_user(
-            username=username, password=password, email=email, full_name=full_name.strip()[:200],
+            username=username,
+            password=password,
+            email=email,
+            full_name=full_name.strip()[:200],
             must_change_password=True,
         )
-        record("user.created", actor=actor, request=request, obj=user, object_type="accounts.user",
-               message=f"Tạo người dùng {username}")
+        record(
+            "user.created",
+            actor=actor,
+            request=request,
+            obj=user,
+            object_type="accounts.user",
+            message=f"Tạo người dùng {username}",
+        )
     return user, password
 
 
@@ -81,8 +91,15 @@ def check_role(role: str) -> str:
     return role
 
 
-def do_assign_role(user: User, role: str, unit: Unit | None, *, actor: Any, request: Any = None,
-                   token: ApiToken | None = None) -> RoleAssignment:
+def do_assign_role(
+    user: User,
+    role: str,
+    unit: Unit | None,
+    *,
+    actor: Any,
+    request: Any = None,
+    token: ApiToken | None = None,
+) -> RoleAssignment:
     role = check_role(role)
     if role == Role.SYSTEM_ADMIN:
         access_system(actor, "user.manage", token)
@@ -98,39 +115,60 @@ def do_assign_role(user: User, role: str, unit: Unit | None, *, actor: Any, requ
             user=user, role=role, unit=unit, defaults={"granted_by": actor}
         )
         if created:
-            record("role.granted", actor=actor, request=request, unit=unit, object_type="accounts.user",
-                   object_id=user.pk, message=f"Gán vai trò {role} cho {user.username}",
-                   data={"user": user.username, "role": role, "unit": unit.code if unit else None})
+            record(
+                "role.granted",
+                actor=actor,
+                request=request,
+                unit=unit,
+                object_type="accounts.user",
+                object_id=user.pk,
+                message=f"Gán vai trò {role} cho {user.username}",
+                data={"user": user.username, "role": role, "unit": unit.code if unit else None},
+            )
     return assignment
 
 
-def do_revoke_role(assignment: RoleAssignment, *, actor: Any, request: Any = None,
-                   token: ApiToken | None = None) -> None:
+def do_revoke_role(
+    assignment: RoleAssignment, *, actor: Any, request: Any = None, token: ApiToken | None = None
+) -> None:
     if assignment.role == Role.SYSTEM_ADMIN:
         access_system(actor, "user.manage", token)
     else:
         access_unit(actor, assignment.unit, "user.manage", token)
     with transaction.atomic():
-        data = {"user": assignment.user.username, "role": assignment.role,
-                "unit": assignment.unit.code if assignment.unit else None}
-        record("role.revoked", actor=actor, request=request, unit=assignment.unit,
-               object_type="accounts.user", object_id=assignment.user_id,
-               message=f"Thu hồi vai trò {assignment.role} của {assignment.user.username}", data=data)
+        data = {
+            "user": assignment.user.username,
+            "role": assignment.role,
+            "unit": assignment.unit.code if assignment.unit else None,
+        }
+        record(
+            "role.revoked",
+            actor=actor,
+            request=request,
+            unit=assignment.unit,
+            object_type="accounts.user",
+            object_id=assignment.user_id,
+            message=f"Thu hồi vai trò {assignment.role} của {assignment.user.username}",
+            data=data,
+        )
         assignment.delete()
 
 
 def check_scopes(scopes: list[str]) -> list[str]:
     scopes = sorted({s.strip() for s in scopes if s.strip()})
     if not scopes:
-        raise AccountError("scopes_required", "Chọn ít nhất một phạm vi cho mã truy cập (hoặc \u201c*\u201d).")
+        raise AccountError(
+            "scopes_required", "Chọn ít nhất một phạm vi cho mã truy cập (hoặc \u201c*\u201d)."
+        )
     unknown = [s for s in scopes if s != "*" and s not in ACTIONS]
     if unknown:
         raise AccountError("scope_invalid", f"Phạm vi không hợp lệ: {', '.join(unknown)}.")
     return scopes
 
 
-def do_create_token(user: User, name: str, scopes: list[str], expires_at: datetime | None, *,
-                    request: Any = None) -> tuple[ApiToken, str]:
+def do_create_token(
+    user: Any, name: str, scopes: list[str], expires_at: datetime | None, *, request: Any = None
+) -> tuple[ApiToken, str]:
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
         raise AccountError("token_name_invalid", "Đặt tên cho mã truy cập (tối đa 100 ký tự).")
@@ -139,10 +177,23 @@ def do_create_token(user: User, name: str, scopes: list[str], expires_at: dateti
         raise AccountError("token_expiry_past", "Thời điểm hết hạn phải ở tương lai.")
     key = ApiToken.new_key()
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, prefix=key[:8], key_hash=ApiToken.hash_key(key),
-                                        scopes=scopes, expires_at=expires_at)
-        record("token.created", actor=user, request=request, obj=token, object_type="accounts.apitoken",
-               message=f"Tạo mã truy cập {name}", data={"scopes": scopes})
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=key[:8],
+            key_hash=ApiToken.hash_key(key),
+            scopes=scopes,
+            expires_at=expires_at,
+        )
+        record(
+            "token.created",
+            actor=user,
+            request=request,
+            obj=token,
+            object_type="accounts.apitoken",
+            message=f"Tạo mã truy cập {name}",
+            data={"scopes": scopes},
+        )
     return token, key
 
 
@@ -152,5 +203,11 @@ def do_revoke_token(token: ApiToken, *, actor: Any, request: Any = None) -> None
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record("token.revoked", actor=actor, request=request, obj=token, object_type="accounts.apitoken",
-               message=f"Thu hồi mã truy cập {token.name}")
+        record(
+            "token.revoked",
+            actor=actor,
+            request=request,
+            obj=token,
+            object_type="accounts.apitoken",
+            message=f"Thu hồi mã truy cập {token.name}",
+        )

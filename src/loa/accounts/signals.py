@@ -19,11 +19,23 @@ def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
-    record("auth.login_failed", request=request, actor=None, data={"username": username},
-           message=f"Đăng nhập sai: {username}")
+    record(
+        "auth.login_failed",
+        request=request,
+        actor=None,
+        data={"username": username},
+        message=f"Đăng nhập sai: {username}",
+    )
 
 
 @receiver(user_locked_out)
-def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address: str = "", **kwargs: Any) -> None:
-    record("auth.locked_out", request=request, actor=None, data={"username": username},
-           message=f"Khóa tạm thời: {username}")
+def _locked_out(
+    sender: Any, request: Any = None, username: str = "", ip_address: str = "", **kwargs: Any
+) -> None:
+    record(
+        "auth.locked_out",
+        request=request,
+        actor=None,
+        data={"username": username},
+        message=f"Khóa tạm thời: {username}",
+    )

@@ -33,7 +33,9 @@ def _next_url(request: HttpRequest, default: str = "console:dashboard") -> str:
     return reverse(default)
 
 
-def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     form = LoginForm(request.POST or None)
     return render(
         request,
@@ -67,8 +69,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return redirect(_next_url(request))
         error = _("Tên đăng nhập hoặc mật khẩu không đúng.")
     status = 400 if error else 200
-    return render(request, "accounts/login.html", {"form": form, "error": error, "next": _next_url(request)},
-                  status=status)
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "error": error, "next": _next_url(request)},
+        status=status,
+    )
 
 
 @require_POST
@@ -82,7 +88,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user.set_password(form.cleaned_data["new_password1"])
@@ -92,8 +98,12 @@ def password_change(request: HttpRequest) -> HttpResponse:
         record("auth.password_changed", request=request, obj=user, object_type="accounts.user")
         messages.success(request, _("Đã đổi mật khẩu."))
         return redirect(_next_url(request))
-    return render(request, "accounts/password_change.html", {"form": form, "next": _next_url(request)},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
 
 
 def _qr_svg(url: str) -> str:
@@ -104,8 +114,8 @@ def _qr_svg(url: str) -> str:
 @require_http_methods(["GET", "POST"])
 def otp_setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app: show a QR code and the secret, confirm with one code."""
-    user = request.user
-    if user_has_device(user) and not request.user.is_verified():
+    user: Any = request.user
+    if user_has_device(user) and not user.is_verified():
         return redirect("accounts:otp_verify")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -122,7 +132,9 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             for code in codes:
                 static.token_set.create(token=code)
             record("auth.2fa_enrolled", request=request, obj=user, object_type="accounts.user")
-            return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
+            return render(
+                request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+            )
         form.add_error("token", _("Mã không đúng hoặc đã hết hạn. Kiểm tra giờ trên điện thoại rồi thử lại."))
     secret = device.bin_key.hex()
     import base64
@@ -131,8 +143,13 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/otp_setup.html",
-        {"form": form, "qr_svg": _qr_svg(device.config_url), "secret": b32, "hex_secret": secret,
-         "next": _next_url(request)},
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": b32,
+            "hex_secret": secret,
+            "next": _next_url(request),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -152,5 +169,9 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
         record("auth.2fa_failed", request=request)
         form.add_error("token", _("Mã xác thực không đúng."))
-    return render(request, "accounts/otp_verify.html", {"form": form, "next": _next_url(request)},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "accounts/otp_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )

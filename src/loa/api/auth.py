@@ -15,9 +15,7 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         if not token or len(token) > 200:
             return None
-        api_token = (
-            ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(token)).first()
-        )
+        api_token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(token)).first()
         if api_token is None or not api_token.is_usable or not api_token.user.is_active:
             return None
         now = timezone.now()

@@ -32,8 +32,13 @@ class ApiError(Exception):
         self.details = details or []
 
 
-ERROR_RESPONSES: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                             422: ErrorOut}
+ERROR_RESPONSES: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ErrorOut,
+}
 
 _TYPE_MESSAGES = {
     "missing": "thiếu trường bắt buộc",
@@ -60,8 +65,14 @@ _TYPE_MESSAGES = {
 }
 
 
-def _error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str,
-           details: list[dict[str, Any]] | None = None) -> HttpResponse:
+def _error(
+    api: NinjaAPI,
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+) -> HttpResponse:
     return api.create_response(
         request, {"error": {"code": code, "message": message, "details": details or []}}, status=status
     )
@@ -81,14 +92,17 @@ def install(api: NinjaAPI) -> None:
             loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
             field = ".".join(loc) or "body"
             text = _TYPE_MESSAGES.get(str(err.get("type")), str(err.get("msg", "không hợp lệ")))
-            details.append({"field": field, "code": err.get("type", "invalid"), "message": f"{field}: {text}"})
+            details.append(
+                {"field": field, "code": err.get("type", "invalid"), "message": f"{field}: {text}"}
+            )
         summary = "; ".join(d["message"] for d in details[:5]) or "Dữ liệu gửi lên không hợp lệ."
         return _error(api, request, 422, "validation_error", f"Dữ liệu không hợp lệ: {summary}", details)
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return _error(api, request, 401, "not_authenticated",
-                      "Chưa đăng nhập hoặc mã truy cập không hợp lệ/đã hết hạn.")
+        return _error(
+            api, request, 401, "not_authenticated", "Chưa đăng nhập hoặc mã truy cập không hợp lệ/đã hết hạn."
+        )
 
     @api.exception_handler(AccessDenied)
     def _denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
@@ -100,8 +114,15 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        codes = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 429: "too_many_requests"}
+        codes = {
+            400: "bad_request",
+            401: "not_authenticated",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            429: "too_many_requests",
+        }
         return _error(api, request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
 
     from django.http import Http404

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from loa.api import errors
 from loa.api.auth import SessionAuth, TokenAuth
 
+class Utf8JSONRenderer(JSONRenderer):
+    """Vietnamese text stays readable in API answers (no \\u escapes)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
     title="Loa API",
     version="1",
     description=(

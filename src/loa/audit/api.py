@@ -52,8 +52,13 @@ def visible_entries(user: Any, token: Any = None) -> Any:
 
 
 @router.get("", response={200: list[EntryOut], **ERROR_RESPONSES}, summary="Nhật ký kiểm toán trong phạm vi")
-def list_entries(request: HttpRequest, action: str | None = None, unit: str | None = None,
-                 before_id: int | None = None, limit: int = 100) -> Any:
+def list_entries(
+    request: HttpRequest,
+    action: str | None = None,
+    unit: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Any:
     access_anywhere(request.user, "audit.view", token_of(request))
     qs = visible_entries(request.user, token_of(request))
     if action:
@@ -63,13 +68,24 @@ def list_entries(request: HttpRequest, action: str | None = None, unit: str | No
     if before_id:
         qs = qs.filter(pk__lt=before_id)
     return [
-        {"id": e.pk, "at": e.at, "actor": e.actor_label, "action": e.action, "unit_code": e.unit_code,
-         "object_type": e.object_type, "object_id": e.object_id, "message": e.message, "data": e.data}
+        {
+            "id": e.pk,
+            "at": e.at,
+            "actor": e.actor_label,
+            "action": e.action,
+            "unit_code": e.unit_code,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "message": e.message,
+            "data": e.data,
+        }
         for e in qs.order_by("-pk")[: max(1, min(limit, 500))]
     ]
 
 
-@router.post("/verify", response={200: VerifyOut, **ERROR_RESPONSES}, summary="Kiểm tra chuỗi hash của nhật ký")
+@router.post(
+    "/verify", response={200: VerifyOut, **ERROR_RESPONSES}, summary="Kiểm tra chuỗi hash của nhật ký"
+)
 def verify_chain(request: HttpRequest) -> Any:
     access_system(request.user, "audit.view", token_of(request))
     r = verify()

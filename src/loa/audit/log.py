@@ -6,8 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +22,7 @@ def _canonical(entry: AuditEntry) -> bytes:
     at: datetime = entry.at
     body = {
         "id": entry.pk,
-        "at": at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "actor": entry.actor_id,
         "actor_label": entry.actor_label,
         "action": entry.action,
@@ -118,7 +117,9 @@ def verify(batch: int = 2000) -> VerifyResult:
             break
         for entry in rows:
             if entry.prev_hash != prev:
-                return VerifyResult(False, checked, entry.pk, "liên kết tới mục trước không khớp (mục bị xóa hoặc chèn)")
+                return VerifyResult(
+                    False, checked, entry.pk, "liên kết tới mục trước không khớp (mục bị xóa hoặc chèn)"
+                )
             if entry_hash(entry) != entry.hash:
                 return VerifyResult(False, checked, entry.pk, "nội dung đã bị sửa (hash không khớp)")
             prev = entry.hash

@@ -16,8 +16,12 @@ class AppendOnlyError(Exception):
 class AuditEntry(models.Model):
     at = models.DateTimeField(_("thời điểm"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("người thực hiện"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("người thực hiện"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     actor_label = models.CharField(_("người thực hiện (tên)"), max_length=200, blank=True)
     action = models.CharField(_("hành động"), max_length=64, db_index=True)
@@ -57,3 +61,6 @@ class AuditHead(models.Model):
 
     class Meta:
         verbose_name = _("đầu chuỗi kiểm toán")
+
+    def __str__(self) -> str:
+        return f"#{self.last_id} {self.last_hash[:12]}"

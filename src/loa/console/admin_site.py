@@ -9,7 +9,6 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
 
-
 class LoaAdminSite(admin.AdminSite):
     site_header = "Quản trị Loa"
     site_title = "Quản trị Loa"
@@ -20,7 +19,10 @@ class LoaAdminSite(admin.AdminSite):
 
         user: Any = request.user
         return bool(
-            user.is_active and user.is_authenticated and user.is_staff and is_system_admin(user)
+            user.is_active
+            and user.is_authenticated
+            and user.is_staff
+            and is_system_admin(user)
             and user.is_verified()
         )
 
@@ -35,19 +37,25 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def _audit(self, request: HttpRequest, obj: Any, verb: str, detail: Any = None) -> None:
         from loa.audit.log import record
 
-        record(f"admin.{verb}", request=request, object_type=obj._meta.label_lower, object_id=obj.pk,
-               unit=obj if obj._meta.label_lower == "units.unit" else getattr(obj, "unit", None),
-               message=f"Quản trị: {verb} {obj._meta.verbose_name} {obj}", data={"change": str(detail or "")})
+        record(
+            f"admin.{verb}",
+            request=request,
+            object_type=obj._meta.label_lower,
+            object_id=obj.pk,
+            unit=obj if obj._meta.label_lower == "units.unit" else getattr(obj, "unit", None),
+            message=f"Quản trị: {verb} {obj._meta.verbose_name} {obj}",
+            data={"change": str(detail or "")},
+        )
 
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:  # type: ignore[override]
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         self._audit(request, obj, "add", message)
         return super().log_addition(request, obj, message)
 
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:  # type: ignore[override]
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         self._audit(request, obj, "change", message)
         return super().log_change(request, obj, message)
 
-    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:  # type: ignore[override]
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
         for obj in queryset:
             self._audit(request, obj, "delete")
         return super().log_deletions(request, queryset)

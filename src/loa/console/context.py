@@ -34,7 +34,7 @@ def console(request: HttpRequest) -> dict[str, Any]:
     unit = current_unit(request)
     picker = list(scope_roots(user))
     if unit is not None:
-        for u in list(unit.ancestors()) + [unit]:
+        for u in [*unit.ancestors(), unit]:
             if u not in picker and any(u.is_within(r) for r in picker):
                 picker.append(u)
         if unit.level == Level.PROVINCE:

@@ -15,7 +15,12 @@ from loa.units.catalogue import do_import_units
 from loa.units.models import Kind, Level, Unit
 from loa.units.services import do_create_zone
 
-DEMO_ZONES = [("Thôn 1", Kind.THON), ("Thôn 2", Kind.THON), ("Bản Khe Lánh", Kind.BAN), ("Tổ dân phố 3", Kind.TO_DAN_PHO)]
+DEMO_ZONES = [
+    ("Thôn 1", Kind.THON),
+    ("Thôn 2", Kind.THON),
+    ("Bản Khe Lánh", Kind.BAN),
+    ("Tổ dân phố 3", Kind.TO_DAN_PHO),
+]
 
 
 @dataclass
@@ -62,8 +67,19 @@ def do_seed_demo(province_code: str) -> tuple[Unit, list[DemoLogin]]:
             user.is_staff = user.is_superuser = role == Role.SYSTEM_ADMIN
             user.save()
             RoleAssignment.objects.get_or_create(user=user, role=role, unit=unit)
-            logins.append(DemoLogin(username, str(Role(role).label), unit.name if unit else "toàn hệ thống",
-                                    password, role in (Role.SYSTEM_ADMIN, Role.PROVINCE_ADMIN, Role.APPROVER)))
-        record("demo.seeded", unit=province, message=f"Tạo dữ liệu trình diễn cho {province.name}",
-               data={"users": [p[0] for p in people]})
+            logins.append(
+                DemoLogin(
+                    username,
+                    str(Role(role).label),
+                    unit.name if unit else "toàn hệ thống",
+                    password,
+                    role in (Role.SYSTEM_ADMIN, Role.PROVINCE_ADMIN, Role.APPROVER),
+                )
+            )
+        record(
+            "demo.seeded",
+            unit=province,
+            message=f"Tạo dữ liệu trình diễn cho {province.name}",
+            data={"users": [p[0] for p in people]},
+        )
     return province, logins

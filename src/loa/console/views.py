@@ -28,13 +28,16 @@ from loa.accounts.roles import ACTIONS, Role
 from loa.audit.api import visible_entries
 from loa.console.current import SESSION_KEY, current_unit
 from loa.units import services as unit_services
-from loa.units.models import Level, Unit, UnitSetting
+from loa.units.models import Kind, Level, Unit, UnitSetting
 
 AREAS = {
     "bulletins": (gettext_lazy("Bản tin"), gettext_lazy("Soạn, duyệt và phát hành bản tin từ tỉnh tới xã.")),
     "loudspeakers": (gettext_lazy("Cụm loa"), gettext_lazy("Danh sách, bản đồ và trạng thái các cụm loa.")),
     "schedules": (gettext_lazy("Lịch phát"), gettext_lazy("Chương trình, lịch phát và nhật ký phát.")),
-    "boards": (gettext_lazy("Bảng tin điện tử"), gettext_lazy("Bảng tin điện tử công cộng và nội dung hiển thị.")),
+    "boards": (
+        gettext_lazy("Bảng tin điện tử"),
+        gettext_lazy("Bảng tin điện tử công cộng và nội dung hiển thị."),
+    ),
     "citizens": (gettext_lazy("Người dân"), gettext_lazy("Phản ánh, kiến nghị, trả lời và khảo sát.")),
     "reports": (gettext_lazy("Báo cáo"), gettext_lazy("Thống kê và báo cáo định kỳ.")),
 }
@@ -105,10 +108,10 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
         "children_count": children.count(),
         "can_manage_zones": can(request.user, unit, "unit.manage_zones"),
         "can_manage_settings": can(request.user, unit, "settings.manage"),
-        "zone_kinds": [(k, str(label)) for k, label in Unit._meta.get_field("kind").choices
-                       if k in unit_services.ZONE_KINDS],
-        "settings_rows": [(k, label, settings_values.get(k) or "")
-                          for k, (label, _t) in unit_services.SETTING_KEYS.items()],
+        "zone_kinds": [(k, str(Kind(k).label)) for k in unit_services.ZONE_KINDS],
+        "settings_rows": [
+            (k, label, settings_values.get(k) or "") for k, (label, _t) in unit_services.SETTING_KEYS.items()
+        ],
     }
     return render(request, "console/unit_detail.html", context)
 
@@ -122,8 +125,13 @@ def _back_to(unit: Unit) -> HttpResponse:
 def zone_create(request: HttpRequest, code: str) -> HttpResponse:
     commune = access_unit_code(request.user, code, "unit.manage_zones")
     try:
-        zone = unit_services.do_create_zone(commune, request.POST.get("name", ""), request.POST.get("kind", ""),
-                                            actor=request.user, request=request)
+        zone = unit_services.do_create_zone(
+            commune,
+            request.POST.get("name", ""),
+            request.POST.get("kind", ""),
+            actor=request.user,
+            request=request,
+        )
         messages.success(request, _("Đã tạo %(name)s.") % {"name": zone.name})
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
@@ -135,8 +143,13 @@ def zone_create(request: HttpRequest, code: str) -> HttpResponse:
 def zone_update(request: HttpRequest, code: str) -> HttpResponse:
     zone = access_unit_code(request.user, code, "unit.manage_zones")
     try:
-        unit_services.do_update_zone(zone, request.POST.get("name", ""), request.POST.get("kind", ""),
-                                     actor=request.user, request=request)
+        unit_services.do_update_zone(
+            zone,
+            request.POST.get("name", ""),
+            request.POST.get("kind", ""),
+            actor=request.user,
+            request=request,
+        )
         messages.success(request, _("Đã lưu."))
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
@@ -164,8 +177,9 @@ def unit_settings(request: HttpRequest, code: str) -> HttpResponse:
     try:
         for key in unit_services.SETTING_KEYS:
             if key in request.POST and request.POST[key] != (current.get(key) or ""):
-                unit_services.do_change_setting(unit, key, request.POST[key].strip(), actor=request.user,
-                                                request=request)
+                unit_services.do_change_setting(
+                    unit, key, request.POST[key].strip(), actor=request.user, request=request
+                )
         messages.success(request, _("Đã lưu thiết lập."))
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
@@ -179,13 +193,23 @@ def unit_settings(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def users(request: HttpRequest) -> HttpResponse:
     access_anywhere(request.user, "user.view")
-    qs = account_services.visible_users(request.user).order_by("username").prefetch_related("role_assignments__unit")
+    qs = (
+        account_services.visible_users(request.user)
+        .order_by("username")
+        .prefetch_related("role_assignments__unit")
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     manage_units = access_units(request.user, "user.manage").filter(level__lte=Level.COMMUNE)
-    return render(request, "console/users.html", {
-        "page": page, "roles": Role.choices, "can_manage": manage_units.exists(),
-        "manage_units": manage_units.order_by("path")[:500],
-    })
+    return render(
+        request,
+        "console/users.html",
+        {
+            "page": page,
+            "roles": Role.choices,
+            "can_manage": manage_units.exists(),
+            "manage_units": manage_units.order_by("path")[:500],
+        },
+    )
 
 
 @login_required
@@ -195,7 +219,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
     try:
         account_services.check_role(request.POST.get("role", ""))
         user, password = account_services.do_create_user(
-            request.POST.get("username", ""), request.POST.get("full_name", ""), actor=request.user, request=request
+            request.POST.get("username", ""),
+            request.POST.get("full_name", ""),
+            actor=request.user,
+            request=request,
         )
         account_services.do_assign_role(user, request.POST["role"], unit, actor=request.user, request=request)
     except account_services.AccountError as exc:
@@ -210,14 +237,23 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     access_anywhere(request.user, "user.view")
     person = get_object_or_404(account_services.visible_users(request.user), pk=user_id)
     assignments = [
-        a for a in person.role_assignments.select_related("unit")
-        if (a.unit is None and is_system_admin(request.user)) or (a.unit and can(request.user, a.unit, "user.view"))
+        a
+        for a in person.role_assignments.select_related("unit")
+        if (a.unit is None and is_system_admin(request.user))
+        or (a.unit and can(request.user, a.unit, "user.view"))
     ]
     manage_units = access_units(request.user, "user.manage").filter(level__lte=Level.COMMUNE)
-    return render(request, "console/user_detail.html", {
-        "person": person, "assignments": assignments, "roles": Role.choices,
-        "manage_units": manage_units.order_by("path")[:500], "can_manage": manage_units.exists(),
-    })
+    return render(
+        request,
+        "console/user_detail.html",
+        {
+            "person": person,
+            "assignments": assignments,
+            "roles": Role.choices,
+            "manage_units": manage_units.order_by("path")[:500],
+            "can_manage": manage_units.exists(),
+        },
+    )
 
 
 @login_required
@@ -227,8 +263,9 @@ def role_assign(request: HttpRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(account_services.visible_users(request.user), pk=user_id)
     unit = access_unit_code(request.user, request.POST.get("unit", ""), "user.manage")
     try:
-        account_services.do_assign_role(person, request.POST.get("role", ""), unit, actor=request.user,
-                                        request=request)
+        account_services.do_assign_role(
+            person, request.POST.get("role", ""), unit, actor=request.user, request=request
+        )
         messages.success(request, _("Đã gán vai trò."))
     except account_services.AccountError as exc:
         messages.error(request, exc.message)
@@ -256,23 +293,33 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             _token, new_key = account_services.do_create_token(
-                request.user, request.POST.get("name", ""), request.POST.getlist("scopes"), None, request=request
+                request.user,
+                request.POST.get("name", ""),
+                request.POST.getlist("scopes"),
+                None,
+                request=request,
             )
         except account_services.AccountError as exc:
             messages.error(request, exc.message)
     elif request.method != "GET":
         return HttpResponse(status=405)
-    return render(request, "console/tokens.html", {
-        "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at"),
-        "actions": ACTIONS, "new_key": new_key,
-    }, status=400 if request.method == "POST" and new_key is None else 200)
+    return render(
+        request,
+        "console/tokens.html",
+        {
+            "tokens": ApiToken.objects.filter(user_id=request.user.pk).order_by("-created_at"),  # type: ignore[misc]
+            "actions": ACTIONS,
+            "new_key": new_key,
+        },
+        status=400 if request.method == "POST" and new_key is None else 200,
+    )
 
 
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     access_anywhere(request.user, "token.manage")
-    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
     account_services.do_revoke_token(token, actor=request.user, request=request)
     messages.success(request, _("Đã thu hồi mã truy cập."))
     return redirect("console:tokens")

@@ -28,8 +28,15 @@ class UnitOut(Schema):
     @staticmethod
     def of(unit: Unit) -> dict[str, Any]:
         parent_code = unit.path.rstrip("/").split("/")[-2] if unit.parent_id else None
-        return {"code": unit.code, "name": unit.name, "kind": unit.kind, "kind_label": str(unit.get_kind_display()),
-                "level": unit.level, "parent_code": parent_code, "is_active": unit.is_active}
+        return {
+            "code": unit.code,
+            "name": unit.name,
+            "kind": unit.kind,
+            "kind_label": str(unit.get_kind_display()),
+            "level": unit.level,
+            "parent_code": parent_code,
+            "is_active": unit.is_active,
+        }
 
 
 class UnitPage(Schema):
@@ -56,8 +63,15 @@ def _unit_error(exc: services.UnitError) -> ApiError:
 
 
 @router.get("", response={200: UnitPage, **ERROR_RESPONSES}, summary="Danh sách đơn vị trong phạm vi")
-def list_units(request: HttpRequest, level: int | None = None, parent: str | None = None, q: str | None = None,
-               include_inactive: bool = False, offset: int = 0, limit: int = 100) -> Any:
+def list_units(
+    request: HttpRequest,
+    level: int | None = None,
+    parent: str | None = None,
+    q: str | None = None,
+    include_inactive: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> Any:
     qs = access_units(request.user, "unit.view", token_of(request))
     if level is not None:
         if level not in Level.values:
@@ -71,7 +85,10 @@ def list_units(request: HttpRequest, level: int | None = None, parent: str | Non
     if not include_inactive:
         qs = qs.filter(is_active=True)
     offset, limit = max(0, offset), max(1, min(limit, 1000))
-    return {"count": qs.count(), "items": [UnitOut.of(u) for u in qs.order_by("path")[offset:offset + limit]]}
+    return {
+        "count": qs.count(),
+        "items": [UnitOut.of(u) for u in qs.order_by("path")[offset : offset + limit]],
+    }
 
 
 @router.get("/{code}", response={200: UnitOut, **ERROR_RESPONSES}, summary="Một đơn vị")
@@ -83,7 +100,9 @@ def get_unit(request: HttpRequest, code: str) -> Any:
 def create_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
     commune = access_unit_code(request.user, code, "unit.manage_zones", token_of(request))
     try:
-        zone = services.do_create_zone(commune, payload.name, payload.kind, actor=request.user, request=request)
+        zone = services.do_create_zone(
+            commune, payload.name, payload.kind, actor=request.user, request=request
+        )
     except services.UnitError as exc:
         raise _unit_error(exc) from exc
     return 201, UnitOut.of(zone)
@@ -99,7 +118,9 @@ def update_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
     return UnitOut.of(zone)
 
 
-@router.delete("/{code}", response={204: None, **ERROR_RESPONSES}, summary="Ngừng sử dụng thôn/bản/tổ dân phố")
+@router.delete(
+    "/{code}", response={204: None, **ERROR_RESPONSES}, summary="Ngừng sử dụng thôn/bản/tổ dân phố"
+)
 def delete_zone(request: HttpRequest, code: str) -> Any:
     zone = access_unit_code(request.user, code, "unit.manage_zones", token_of(request))
     try:
@@ -109,14 +130,18 @@ def delete_zone(request: HttpRequest, code: str) -> Any:
     return 204, None
 
 
-@router.get("/{code}/settings", response={200: list[SettingOut], **ERROR_RESPONSES}, summary="Thiết lập đơn vị")
+@router.get(
+    "/{code}/settings", response={200: list[SettingOut], **ERROR_RESPONSES}, summary="Thiết lập đơn vị"
+)
 def list_settings(request: HttpRequest, code: str) -> Any:
     unit = access_unit_code(request.user, code, "unit.view", token_of(request))
     values = {s.key: s.value for s in UnitSetting.objects.filter(unit=unit)}
     return [{"key": k, "value": values.get(k)} for k in services.SETTING_KEYS]
 
 
-@router.put("/{code}/settings/{key}", response={200: SettingOut, **ERROR_RESPONSES}, summary="Đổi một thiết lập")
+@router.put(
+    "/{code}/settings/{key}", response={200: SettingOut, **ERROR_RESPONSES}, summary="Đổi một thiết lập"
+)
 def change_setting(request: HttpRequest, code: str, key: str, payload: SettingIn) -> Any:
     unit = access_unit_code(request.user, code, "settings.manage", token_of(request))
     try:

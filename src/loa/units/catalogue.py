@@ -68,8 +68,14 @@ def do_import_units(*, only_province: str | None = None, actor: object = None) -
             unit = existing.get(code)
             if unit is None:
                 new_communes.append(
-                    Unit(code=code, name=w.name, kind=kind, level=Level.COMMUNE, parent=parent,
-                         path=f"{parent.path}{code}/")
+                    Unit(
+                        code=code,
+                        name=w.name,
+                        kind=kind,
+                        level=Level.COMMUNE,
+                        parent=parent,
+                        path=f"{parent.path}{code}/",
+                    )
                 )
             elif (unit.name, unit.kind, unit.parent_id) != (w.name, kind, parent.pk):
                 unit.name, unit.kind, unit.parent = w.name, kind, parent
@@ -78,8 +84,12 @@ def do_import_units(*, only_province: str | None = None, actor: object = None) -
         Unit.objects.bulk_create(new_communes, batch_size=500)
         created += len(new_communes)
         if created or updated:
-            record("unit.catalogue_imported", actor=actor, message="Nạp danh mục đơn vị hành chính",
-                   data={"created": created, "updated": updated})
+            record(
+                "unit.catalogue_imported",
+                actor=actor,
+                message="Nạp danh mục đơn vị hành chính",
+                data={"created": created, "updated": updated},
+            )
     return ImportResult(
         provinces=Unit.objects.provinces().count(),
         communes=Unit.objects.communes().count(),

@@ -59,7 +59,11 @@ class Unit(models.Model):
     kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(_("cấp"), choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("đơn vị cha"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("đơn vị cha"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     path = models.CharField(max_length=255, unique=True, editable=False)
@@ -111,7 +115,11 @@ class LegacyUnit(models.Model):
     name = models.CharField(_("tên"), max_length=200)
     parent_code = models.CharField(_("mã đơn vị cha cũ"), max_length=16, blank=True)
     new_unit = models.ForeignKey(
-        Unit, verbose_name=_("đơn vị mới"), null=True, blank=True, on_delete=models.SET_NULL,
+        Unit,
+        verbose_name=_("đơn vị mới"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="legacy_units",
     )
     note = models.CharField(_("ghi chú"), max_length=300, blank=True)

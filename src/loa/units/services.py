@@ -29,7 +29,9 @@ def check_zone_fields(name: str, kind: str) -> tuple[str, str]:
     if len(name) > 200:
         raise UnitError("zone_name_too_long", "Tên thôn/bản/tổ dân phố dài quá 200 ký tự.")
     if not _NAME_RE.match(name):
-        raise UnitError("zone_name_invalid", "Tên chỉ được chứa chữ, số, khoảng trắng và các dấu . , ' ( ) / -")
+        raise UnitError(
+            "zone_name_invalid", "Tên chỉ được chứa chữ, số, khoảng trắng và các dấu . , ' ( ) / -"
+        )
     if kind not in ZONE_KINDS:
         allowed = ", ".join(str(Kind(k).label) for k in ZONE_KINDS)
         raise UnitError("zone_kind_invalid", f"Loại không hợp lệ. Chọn một trong: {allowed}.")
@@ -46,7 +48,9 @@ def _next_zone_code(commune: Unit) -> str:
 
 def do_create_zone(commune: Unit, name: str, kind: str, *, actor: Any, request: Any = None) -> Unit:
     if commune.level != Level.COMMUNE:
-        raise UnitError("parent_not_commune", "Thôn/bản/tổ dân phố chỉ được tạo dưới một xã, phường hoặc đặc khu.")
+        raise UnitError(
+            "parent_not_commune", "Thôn/bản/tổ dân phố chỉ được tạo dưới một xã, phường hoặc đặc khu."
+        )
     name, kind = check_zone_fields(name, kind)
     if Unit.objects.filter(parent=commune, name__iexact=name, is_active=True).exists():
         raise UnitError("zone_exists", f"{commune.name} đã có \u201c{name}\u201d.")
@@ -56,8 +60,15 @@ def do_create_zone(commune: Unit, name: str, kind: str, *, actor: Any, request: 
                 zone = Unit.objects.create(
                     code=_next_zone_code(commune), name=name, kind=kind, level=Level.ZONE, parent=commune
                 )
-                record("unit.zone_created", actor=actor, request=request, unit=zone, obj=zone,
-                       message=f"Tạo {zone.get_kind_display()} {zone.name}", data={"name": name, "kind": kind})
+                record(
+                    "unit.zone_created",
+                    actor=actor,
+                    request=request,
+                    unit=zone,
+                    obj=zone,
+                    message=f"Tạo {zone.get_kind_display()} {zone.name}",
+                    data={"name": name, "kind": kind},
+                )
                 return zone
         except IntegrityError:
             continue
@@ -66,16 +77,29 @@ def do_create_zone(commune: Unit, name: str, kind: str, *, actor: Any, request: 
 
 def do_update_zone(zone: Unit, name: str, kind: str, *, actor: Any, request: Any = None) -> Unit:
     if zone.level != Level.ZONE:
-        raise UnitError("not_a_zone", "Chỉ sửa được thôn/bản/tổ dân phố; tỉnh và xã lấy từ danh mục quốc gia.")
+        raise UnitError(
+            "not_a_zone", "Chỉ sửa được thôn/bản/tổ dân phố; tỉnh và xã lấy từ danh mục quốc gia."
+        )
     name, kind = check_zone_fields(name, kind)
-    if Unit.objects.filter(parent=zone.parent, name__iexact=name, is_active=True).exclude(pk=zone.pk).exists():
+    if (
+        Unit.objects.filter(parent=zone.parent, name__iexact=name, is_active=True)
+        .exclude(pk=zone.pk)
+        .exists()
+    ):
         raise UnitError("zone_exists", f"Đã có \u201c{name}\u201d trong cùng xã.")
     before = {"name": zone.name, "kind": zone.kind}
     with transaction.atomic():
         zone.name, zone.kind = name, kind
         zone.save(update_fields=["name", "kind"])
-        record("unit.zone_updated", actor=actor, request=request, unit=zone, obj=zone,
-               message=f"Sửa {zone.name}", data={"before": before, "after": {"name": name, "kind": kind}})
+        record(
+            "unit.zone_updated",
+            actor=actor,
+            request=request,
+            unit=zone,
+            obj=zone,
+            message=f"Sửa {zone.name}",
+            data={"before": before, "after": {"name": name, "kind": kind}},
+        )
     return zone
 
 
@@ -86,8 +110,14 @@ def do_delete_zone(zone: Unit, *, actor: Any, request: Any = None) -> None:
     with transaction.atomic():
         zone.is_active = False
         zone.save(update_fields=["is_active"])
-        record("unit.zone_deactivated", actor=actor, request=request, unit=zone, obj=zone,
-               message=f"Ngừng sử dụng {zone.name}")
+        record(
+            "unit.zone_deactivated",
+            actor=actor,
+            request=request,
+            unit=zone,
+            obj=zone,
+            message=f"Ngừng sử dụng {zone.name}",
+        )
 
 
 # ---- unit settings -------------------------------------------------------------------------------------
@@ -117,7 +147,14 @@ def do_change_setting(unit: Unit, key: str, value: Any, *, actor: Any, request: 
         before = setting.value
         setting.value = value
         setting.save()
-        record("settings.changed", actor=actor, request=request, unit=unit, object_type="units.unitsetting",
-               object_id=f"{unit.code}:{key}", message=f"Đổi thiết lập {key} của {unit.name}",
-               data={"key": key, "before": before, "after": value})
+        record(
+            "settings.changed",
+            actor=actor,
+            request=request,
+            unit=unit,
+            object_type="units.unitsetting",
+            object_id=f"{unit.code}:{key}",
+            message=f"Đổi thiết lập {key} của {unit.name}",
+            data={"key": key, "before": before, "after": value},
+        )
     return setting

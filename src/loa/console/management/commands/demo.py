@@ -15,8 +15,11 @@ class Command(BaseCommand):
     help = "Trình diễn: nạp tỉnh mẫu, tạo người dùng mỗi vai trò (mật khẩu dùng một lần) rồi chạy bảng điều khiển."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--province", default=os.environ.get("LOA_DEMO_PROVINCE", "22"),
-                            help="mã tỉnh mẫu (mặc định 22, Quảng Ninh)")
+        parser.add_argument(
+            "--province",
+            default=os.environ.get("LOA_DEMO_PROVINCE", "22"),
+            help="mã tỉnh mẫu (mặc định 22, Quảng Ninh)",
+        )
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="chỉ tạo dữ liệu, không chạy máy chủ")
@@ -27,7 +30,9 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         out = self.stdout
         out.write("")
-        out.write(f"Loa đang chạy trình diễn cho {province.name} ({province.children.count()} xã/phường/đặc khu).")
+        out.write(
+            f"Loa đang chạy trình diễn cho {province.name} ({province.children.count()} xã/phường/đặc khu)."
+        )
         out.write(f"Mở bảng điều khiển: {url}")
         out.write("")
         out.write("Tài khoản (mật khẩu dùng một lần, chỉ in lần này; phải đổi khi đăng nhập lần đầu):")

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-worker", action="store_true", help="không chạy tiến trình tác vụ nền kèm theo")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="không chạy tiến trình tác vụ nền kèm theo"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         import uvicorn
@@ -27,8 +29,13 @@ class Command(BaseCommand):
         if settings.LOA_MODE == "embedded" and not options["no_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "loa.cli", "qcluster"])
         try:
-            uvicorn.run("loa.asgi:application", host=options["host"], port=options["port"], log_level="warning",
-                        lifespan="off")
+            uvicorn.run(
+                "loa.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="warning",
+                lifespan="off",
+            )
         finally:
             if worker is not None:
                 worker.terminate()

@@ -13,13 +13,19 @@ from loa.units.legacy import LegacyImportError, do_import_legacy
 
 
 class Command(BaseCommand):
-    help = "Đơn vị hành chính: nạp 34 tỉnh và 3.321 xã (import) hoặc bảng đơn vị cũ trước 2025 (import-legacy)."
+    help = (
+        "Đơn vị hành chính: nạp 34 tỉnh và 3.321 xã (import) hoặc bảng đơn vị cũ trước 2025 (import-legacy)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        imp = sub.add_parser("import", help="nạp/cập nhật tỉnh và xã từ vietnam-provinces (chạy lại không đổi gì)")
+        imp = sub.add_parser(
+            "import", help="nạp/cập nhật tỉnh và xã từ vietnam-provinces (chạy lại không đổi gì)"
+        )
         imp.add_argument("--province", help="chỉ nạp một tỉnh (mã 2 chữ số), ví dụ 01")
-        leg = sub.add_parser("import-legacy", help="nạp đơn vị cũ (trước 2025) và bảng chuyển đổi cũ→mới từ CSV")
+        leg = sub.add_parser(
+            "import-legacy", help="nạp đơn vị cũ (trước 2025) và bảng chuyển đổi cũ→mới từ CSV"
+        )
         leg.add_argument("csv_file", help="CSV có các cột: level, code, name, parent_code, new_code")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,9 +43,9 @@ class Command(BaseCommand):
                 raise CommandError(f"Không tìm thấy tệp {path}.")
             try:
                 with path.open(newline="", encoding="utf-8-sig") as fh:
-                    result = do_import_legacy(csv.DictReader(fh))
+                    legacy = do_import_legacy(csv.DictReader(fh))
             except (LegacyImportError, UnicodeDecodeError) as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
-                f"{result['legacy']} đơn vị cũ ({result['created']} mới), {result['linked']} đã nối với đơn vị mới"
+                f"{legacy['legacy']} đơn vị cũ ({legacy['created']} mới), {legacy['linked']} đã nối với đơn vị mới"
             )
