@@ -36,20 +36,30 @@ ACTIONS: dict[str, str] = {
     "device.view": "xem cụm loa, trạng thái và nhật ký phát",
     "device.manage": "đăng ký, sửa và thu hồi cụm loa",
     "device.control": "gửi lệnh điều khiển tới cụm loa",
+    "bulletin.view": "xem bản tin và hộp thư bản tin đến",
+    "bulletin.edit": "soạn, sửa, gửi duyệt, hủy và chia sẻ bản tin",
+    "bulletin.review": "thẩm định bản tin (bước Ban biên tập)",
+    "bulletin.approve": "duyệt bản tin",
+    "bulletin.publish": "phát hành bản tin đã duyệt",
+    "bulletin.take": "nhận hoặc từ chối bản tin cấp trên gửi xuống",
 }
 
 _ALL = frozenset(ACTIONS)
+_BULLETIN_EDITOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.review", "bulletin.publish"})
+_BULLETIN_APPROVER = frozenset({"bulletin.view", "bulletin.approve", "bulletin.publish"})
+_BULLETIN_OPERATOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.publish", "bulletin.take"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: _ALL,
     Role.PROVINCE_ADMIN: _ALL,
-    Role.EDITOR: frozenset({"unit.view", "token.manage"}),
-    Role.APPROVER: frozenset({"unit.view", "token.manage"}),
+    Role.EDITOR: frozenset({"unit.view", "token.manage"}) | _BULLETIN_EDITOR,
+    Role.APPROVER: frozenset({"unit.view", "token.manage"}) | _BULLETIN_APPROVER,
     Role.COMMUNE_OPERATOR: frozenset(
         {"unit.view", "unit.manage_zones", "token.manage", "device.view", "device.control"}
-    ),
+    )
+    | _BULLETIN_OPERATOR,
     Role.TECHNICIAN: frozenset({"unit.view", "token.manage", "device.view", "device.manage"}),
-    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view", "device.view"}),
-    Role.VIEWER: frozenset({"unit.view", "device.view"}),
+    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view", "device.view", "bulletin.view"}),
+    Role.VIEWER: frozenset({"unit.view", "device.view", "bulletin.view"}),
 }
 
 
