@@ -1,0 +1,244 @@
+"""Ed25519 signing of commands and manifests, and the per-topic replay guard.
+
+The signature covers the canonical JSON of the message without its ``signature`` field::
+
+    json.dumps(model.model_dump(mode="json", exclude={"signature"}), sort_keys=True,
+               separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+A device accepts a command only when the signature is valid for the server's public key (received at
+enrolment), the command names the topic it arrived on, it is within ``issued_at``…``expires_at`` and its ``seq`` is
+higher than every sequence number already accepted on that topic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from loa_protocol.messages import Command, Manifest, Message
+
+RejectReason = Literal["unsigned", "bad_signature", "expired", "not_yet_valid", "replayed", "wrong_topic"]
+
+REASON_MESSAGES: dict[str, str] = {
+    "unsigned": "Lệnh không có chữ ký số: bị từ chối.",
+    "bad_signature": "Chữ ký số của lệnh không hợp lệ (lệnh giả mạo hoặc bị sửa đổi): bị từ chối.",
+    "expired": "Lệnh đã hết hạn: bị từ chối.",
+    "not_yet_valid": "Lệnh có thời điểm phát hành ở tương lai: bị từ chối.",
+    "replayed": "Lệnh bị phát lại (số thứ tự không lớn hơn lệnh đã nhận trên chủ đề này): bị từ chối.",
+    "wrong_topic": "Lệnh đến trên chủ đề khác với chủ đề ghi trong lệnh: bị từ chối.",
+    "wrong_device": "Lịch phát dành cho thiết bị khác: bị từ chối.",
+    "stale_manifest": "Lịch phát cũ hơn phiên bản đang có: bị từ chối.",
+}
+
+# Device clocks drift; a command issued slightly "in the future" by the server is still accepted.
+DEFAULT_CLOCK_LEEWAY = dt.timedelta(seconds=120)
+
+
+class CommandRejected(Exception):
+    """A command (or manifest) the device must not act on. ``reason`` is machine-readable."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.message = REASON_MESSAGES.get(reason, reason) + (f" ({detail})" if detail else "")
+        super().__init__(self.message)
+
+
+# --- keys ---------------------------------------------------------------------------------------------------
+
+
+def generate_keypair() -> tuple[str, str]:
+    """A new server key pair as ``(private_b64, public_b64)``: base64 of the raw 32-byte keys."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return base64.b64encode(private).decode(), public_key_of(key)
+
+
+def load_private_key(private_key: str | bytes | Ed25519PrivateKey) -> Ed25519PrivateKey:
+    if isinstance(private_key, Ed25519PrivateKey):
+        return private_key
+    raw = base64.b64decode(private_key) if isinstance(private_key, str) else private_key
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def load_public_key(public_key: str | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
+    if isinstance(public_key, Ed25519PublicKey):
+        return public_key
+    raw = base64.b64decode(public_key) if isinstance(public_key, str) else public_key
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def public_key_of(private_key: str | bytes | Ed25519PrivateKey) -> str:
+    raw = load_private_key(private_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+# --- canonical form and signatures --------------------------------------------------------------------------
+
+
+def canonical_bytes(message: Message) -> bytes:
+    """The bytes a signature covers: the message without ``signature``, as sorted compact UTF-8 JSON."""
+    body = message.model_dump(mode="json", exclude={"signature"})
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+S = TypeVar("S", Command, Manifest)
+
+
+def sign(message: S, private_key: str | bytes | Ed25519PrivateKey) -> S:
+    """A copy of ``message`` with its ``signature`` set."""
+    signature = load_private_key(private_key).sign(canonical_bytes(message))
+    return message.model_copy(update={"signature": base64.b64encode(signature).decode()})
+
+
+def signature_is_valid(message: Command | Manifest, public_key: str | bytes | Ed25519PublicKey) -> bool:
+    try:
+        signature = base64.b64decode(message.signature, validate=True)
+        load_public_key(public_key).verify(signature, canonical_bytes(message))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def sign_command(
+    private_key: str | bytes | Ed25519PrivateKey,
+    *,
+    topic: str,
+    seq: int,
+    action: str,
+    params: dict[str, Any] | None = None,
+    issued_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    ttl: dt.timedelta = dt.timedelta(minutes=10),
+    command_id: uuid.UUID | None = None,
+) -> Command:
+    """Build and sign a command. ``expires_at`` defaults to ``issued_at + ttl``."""
+    issued = issued_at or dt.datetime.now(dt.UTC)
+    command = Command.model_validate(
+        {
+            "id": command_id or uuid.uuid4(),
+            "topic": topic,
+            "seq": seq,
+            "issued_at": issued,
+            "expires_at": expires_at or issued + ttl,
+            "action": action,
+            "params": params or {},
+        }
+    )
+    return sign(command, private_key)
+
+
+def verify_command(
+    command: Command,
+    public_key: str | bytes | Ed25519PublicKey,
+    arrived_on_topic: str,
+    now: dt.datetime,
+    guard: ReplayGuard | None,
+    leeway: dt.timedelta = DEFAULT_CLOCK_LEEWAY,
+) -> None:
+    """Raise :class:`CommandRejected` unless the device may act on ``command``.
+
+    The replay guard is consulted last and only records the sequence number of a command that passed every other
+    check, so a forged command with a huge ``seq`` cannot block the genuine ones."""
+    if not command.signature:
+        raise CommandRejected("unsigned")
+    if not signature_is_valid(command, public_key):
+        raise CommandRejected("bad_signature")
+    if command.topic != arrived_on_topic:
+        raise CommandRejected("wrong_topic", f"{arrived_on_topic} ≠ {command.topic}")
+    if command.issued_at > now + leeway:
+        raise CommandRejected("not_yet_valid", f"issued_at {command.issued_at.isoformat()}")
+    if now >= command.expires_at:
+        raise CommandRejected("expired", f"expires_at {command.expires_at.isoformat()}")
+    if guard is not None:
+        guard.accept(command.topic, command.seq)
+
+
+def verify_manifest(
+    manifest: Manifest,
+    public_key: str | bytes | Ed25519PublicKey,
+    device_id: str,
+    current_version: int | None = None,
+) -> None:
+    """Raise :class:`CommandRejected` unless ``manifest`` is signed by the server for this device and newer than
+    (or the same version as) ``current_version``."""
+    if not manifest.signature:
+        raise CommandRejected("unsigned")
+    if not signature_is_valid(manifest, public_key):
+        raise CommandRejected("bad_signature")
+    if manifest.device_id != device_id:
+        raise CommandRejected("wrong_device", manifest.device_id)
+    if current_version is not None and manifest.version < current_version:
+        raise CommandRejected("stale_manifest", f"{manifest.version} < {current_version}")
+
+
+# --- replay guard -------------------------------------------------------------------------------------------
+
+
+class ReplayGuard:
+    """The highest accepted sequence number per topic, persisted as JSON with an atomic write.
+
+    A command is accepted only when its ``seq`` is strictly greater than the last accepted one on its topic."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        self._last: dict[str, int] = {}
+        if self.path is not None and self.path.exists():
+            data = json.loads(self.path.read_text("utf-8"))
+            self._last = {str(k): int(v) for k, v in data.items()}
+
+    def last(self, topic: str) -> int:
+        with self._lock:
+            return self._last.get(topic, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._last)
+
+    def accept(self, topic: str, seq: int) -> None:
+        """Record ``seq`` for ``topic`` or raise ``CommandRejected("replayed")``."""
+        with self._lock:
+            last = self._last.get(topic, 0)
+            if seq <= last:
+                raise CommandRejected("replayed", f"seq {seq} ≤ {last}")
+            self._last[topic] = seq
+            self._save()
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        write_atomic(self.path, json.dumps(self._last, sort_keys=True).encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
