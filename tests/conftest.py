@@ -24,19 +24,40 @@ def _fast_hashing(settings: Any) -> None:
 
 
 @pytest.fixture
+def password() -> str:
+    """The password every user made by ``make_user`` has."""
+    return PASSWORD
+
+
+@pytest.fixture
 def tree(db: Any) -> dict[str, Unit]:
     """Province 22 (Quảng Ninh) with two real communes A and B, each with a zone; and another province."""
     province = Unit.objects.create(code="22", name="Quảng Ninh", kind=Kind.TINH, level=Level.PROVINCE)
-    a = Unit.objects.create(code="06652", name="Phường Hà Tu", kind=Kind.PHUONG, level=Level.COMMUNE, parent=province)
-    b = Unit.objects.create(code="06658", name="Phường Cao Xanh", kind=Kind.PHUONG, level=Level.COMMUNE,
-                            parent=province)
-    za = Unit.objects.create(code="06652.001", name="Tổ dân phố 1", kind=Kind.TO_DAN_PHO, level=Level.ZONE, parent=a)
-    zb = Unit.objects.create(code="06658.001", name="Tổ dân phố 5", kind=Kind.TO_DAN_PHO, level=Level.ZONE, parent=b)
+    a = Unit.objects.create(
+        code="06652", name="Phường Hà Tu", kind=Kind.PHUONG, level=Level.COMMUNE, parent=province
+    )
+    b = Unit.objects.create(
+        code="06658", name="Phường Cao Xanh", kind=Kind.PHUONG, level=Level.COMMUNE, parent=province
+    )
+    za = Unit.objects.create(
+        code="06652.001", name="Tổ dân phố 1", kind=Kind.TO_DAN_PHO, level=Level.ZONE, parent=a
+    )
+    zb = Unit.objects.create(
+        code="06658.001", name="Tổ dân phố 5", kind=Kind.TO_DAN_PHO, level=Level.ZONE, parent=b
+    )
     other = Unit.objects.create(code="46", name="Thành phố Huế", kind=Kind.THANH_PHO, level=Level.PROVINCE)
-    other_commune = Unit.objects.create(code="19768", name="Phường Phú Xuân", kind=Kind.PHUONG,
-                                        level=Level.COMMUNE, parent=other)
-    return {"province": province, "a": a, "b": b, "zone_a": za, "zone_b": zb, "other": other,
-            "other_commune": other_commune}
+    other_commune = Unit.objects.create(
+        code="19768", name="Phường Phú Xuân", kind=Kind.PHUONG, level=Level.COMMUNE, parent=other
+    )
+    return {
+        "province": province,
+        "a": a,
+        "b": b,
+        "zone_a": za,
+        "zone_b": zb,
+        "other": other,
+        "other_commune": other_commune,
+    }
 
 
 @pytest.fixture
@@ -44,7 +65,9 @@ def make_user(db: Any) -> Callable[..., User]:
     def make(username: str, role: str | None = None, unit: Unit | None = None, **extra: Any) -> User:
         user = User.objects.create_user(username=username, password=PASSWORD, full_name=username, **extra)
         if role is not None:
-            RoleAssignment.objects.create(user=user, role=role, unit=None if role == Role.SYSTEM_ADMIN else unit)
+            RoleAssignment.objects.create(
+                user=user, role=role, unit=None if role == Role.SYSTEM_ADMIN else unit
+            )
         return user
 
     return make
@@ -71,8 +94,9 @@ def client_for() -> Callable[[User], Client]:
 def token_for(db: Any) -> Callable[..., str]:
     def make(user: User, scopes: list[str] | None = None) -> str:
         key = ApiToken.new_key()
-        ApiToken.objects.create(user=user, name="test", prefix=key[:8], key_hash=ApiToken.hash_key(key),
-                                scopes=scopes or ["*"])
+        ApiToken.objects.create(
+            user=user, name="test", prefix=key[:8], key_hash=ApiToken.hash_key(key), scopes=scopes or ["*"]
+        )
         return key
 
     return make

@@ -68,8 +68,9 @@ def world(tree: dict[str, Unit], make_user: Callable[..., User]) -> World:
     b_user = make_user("b-secret-user", Role.COMMUNE_OPERATOR, tree["b"])
     assignment = RoleAssignment.objects.get(user=b_user)
     key = ApiToken.new_key()
-    token = ApiToken.objects.create(user=b_user, name="b-secret-token", prefix=key[:8],
-                                    key_hash=ApiToken.hash_key(key), scopes=["*"])
+    token = ApiToken.objects.create(
+        user=b_user, name="b-secret-token", prefix=key[:8], key_hash=ApiToken.hash_key(key), scopes=["*"]
+    )
     return World(tree=tree, b_user=b_user, b_assignment=assignment, b_token=token, extra={})
 
 
@@ -176,7 +177,9 @@ def _assert_nothing_of_b(response: Any, where: str) -> None:
     asked = response.wsgi_request.get_full_path()
     body = body.replace(asked, "").replace(asked.replace("&", "&amp;"), "")
     for marker in B_MARKERS:
-        assert marker not in body, f"{where}: answer shows {marker!r} of commune B (status {response.status_code})"
+        assert marker not in body, (
+            f"{where}: answer shows {marker!r} of commune B (status {response.status_code})"
+        )
 
 
 ROLES_IN_A = [Role.COMMUNE_OPERATOR, Role.VIEWER, Role.APPROVER, Role.TECHNICIAN, Role.EDITOR, Role.AUDITOR]
@@ -184,7 +187,10 @@ ROLES_IN_A = [Role.COMMUNE_OPERATOR, Role.VIEWER, Role.APPROVER, Role.TECHNICIAN
 
 @pytest.mark.parametrize("role", ROLES_IN_A)
 def test_users_of_commune_a_cannot_see_or_change_commune_b(
-    role: str, world: World, make_user: Callable[..., User], client_for: Callable[[User], Client],
+    role: str,
+    world: World,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
     token_for: Callable[..., str],
 ) -> None:
     user = make_user(f"a-{role}", role, world.tree["a"])
@@ -196,16 +202,28 @@ def test_users_of_commune_a_cannot_see_or_change_commune_b(
             continue  # it would end the session the rest of the matrix uses; checked anonymously below
         kwargs = _fill(params, world, name)
         url = reverse(name, kwargs=kwargs)
-        form = {f: world.tree["b"].code for f in UNIT_FIELDS} | {"name": "Thôn lạ", "kind": "thon", "role": "viewer"}
+        form = {f: world.tree["b"].code for f in UNIT_FIELDS} | {
+            "name": "Thôn lạ",
+            "kind": "thon",
+            "role": "viewer",
+        }
         for method in ("get", "post"):
             before = AuditEntry.objects.count()
-            response = getattr(session, method)(url, form if method == "post" else {"unit": world.tree["b"].code})
+            response = getattr(session, method)(
+                url, form if method == "post" else {"unit": world.tree["b"].code}
+            )
             where = f"{method.upper()} {url} as {role} of A"
             _assert_nothing_of_b(response, where)
-            if params and any(p in {"code", "unit_code", "user_id", "assignment_id", "token_id"} for p in params):
-                assert response.status_code in (403, 404, 405), f"{where}: expected 403/404, got {response.status_code}"
+            if params and any(
+                p in {"code", "unit_code", "user_id", "assignment_id", "token_id"} for p in params
+            ):
+                assert response.status_code in (403, 404, 405), (
+                    f"{where}: expected 403/404, got {response.status_code}"
+                )
             if not name.startswith("accounts:"):
-                assert AuditEntry.objects.count() == before, f"{where}: something was changed (audit log grew)"
+                assert AuditEntry.objects.count() == before, (
+                    f"{where}: something was changed (audit log grew)"
+                )
             checked += 1
     for method, path, info in api_operations():
         if (method, path) in PUBLIC_API:
@@ -224,9 +242,12 @@ def test_users_of_commune_a_cannot_see_or_change_commune_b(
                 response = getattr(client, method)(target)
             where = f"{method.upper()} {target} as {role} of A"
             _assert_nothing_of_b(response, where)
-            if route_params and any(p in {"code", "unit_code", "user_id", "assignment_id", "token_id"}
-                                    for p in route_params):
-                assert response.status_code in (403, 404, 422), f"{where}: expected 403/404, got {response.status_code}"
+            if route_params and any(
+                p in {"code", "unit_code", "user_id", "assignment_id", "token_id"} for p in route_params
+            ):
+                assert response.status_code in (403, 404, 422), (
+                    f"{where}: expected 403/404, got {response.status_code}"
+                )
             assert AuditEntry.objects.count() == before, f"{where}: something was changed (audit log grew)"
             checked += 1
     assert checked > 20
@@ -248,8 +269,11 @@ def test_anonymous_reaches_only_public_pages(world: World) -> None:
             continue
         url = path.format(**_fill(re.findall(r"{(\w+)}", path), world, path))
         body, content_type = _body_for(info["op"], info["schema"], world)
-        response = (getattr(anonymous, method)(url, body, content_type=content_type) if content_type
-                    else getattr(anonymous, method)(url))
+        response = (
+            getattr(anonymous, method)(url, body, content_type=content_type)
+            if content_type
+            else getattr(anonymous, method)(url)
+        )
         assert response.status_code == 401, f"{method.upper()} {url} anonymously: {response.status_code}"
         assert response.json()["error"]["code"] == "not_authenticated"
 
@@ -264,7 +288,9 @@ def test_owner_of_commune_b_can_read_every_page_the_matrix_denies(
             continue
         url = reverse(name, kwargs=_fill(params, world, name))
         response = session.get(url)
-        assert response.status_code in (200, 302, 403, 405), f"GET {url} as B's operator: {response.status_code}"
+        assert response.status_code in (200, 302, 403, 405), (
+            f"GET {url} as B's operator: {response.status_code}"
+        )
     response = session.get(reverse("console:unit", kwargs={"code": world.tree["b"].code}))
     assert response.status_code == 200 and "Cao Xanh" in response.content.decode()
 
