@@ -197,7 +197,7 @@ def test_users_of_commune_a_cannot_see_or_change_commune_b(
     session = client_for(user)
     bearer = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
     checked = 0
-    for route, name, params in console_routes():
+    for _route, name, params in console_routes():
         if name == "accounts:logout":
             continue  # it would end the session the rest of the matrix uses; checked anonymously below
         kwargs = _fill(params, world, name)
@@ -255,7 +255,7 @@ def test_users_of_commune_a_cannot_see_or_change_commune_b(
 
 def test_anonymous_reaches_only_public_pages(world: World) -> None:
     anonymous = Client()
-    for route, name, params in console_routes():
+    for _route, name, params in console_routes():
         url = reverse(name, kwargs=_fill(params, world, name))
         response = anonymous.get(url)
         if name in PUBLIC_NAMES:
@@ -283,7 +283,7 @@ def test_owner_of_commune_b_can_read_every_page_the_matrix_denies(
 ) -> None:
     """The positive control: the same URLs work for B's own operator, so the denials above are real."""
     session = client_for(world.b_user)
-    for route, name, params in console_routes():
+    for _route, name, params in console_routes():
         if name in PUBLIC_NAMES or not params:
             continue
         url = reverse(name, kwargs=_fill(params, world, name))

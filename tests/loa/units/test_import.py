@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from loa.audit.models import AuditEntry
-from loa.units.models import Level, LegacyUnit, Unit
+from loa.units.models import LegacyUnit, Level, Unit
 
 
 def run(*args: str) -> str:
