@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except UnsafeConfiguration as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
-    if len(argv) <= 1 or argv[1] in {"-h", "--help", "help"} and len(argv) <= 2:
+    if len(argv) <= 1 or (argv[1] in {"-h", "--help", "help"} and len(argv) <= 2):
         _print_help(os.path.basename(argv[0]) or "loa")
         return
     from django.core.management import execute_from_command_line

@@ -95,7 +95,9 @@ def load(env: dict[str, str] | None = None) -> Config:
 
         zoneinfo.ZoneInfo(time_zone)
     except Exception:
-        problems.append(f"LOA_TIME_ZONE={time_zone!r} không phải múi giờ IANA hợp lệ (ví dụ Asia/Ho_Chi_Minh).")
+        problems.append(
+            f"LOA_TIME_ZONE={time_zone!r} không phải múi giờ IANA hợp lệ (ví dụ Asia/Ho_Chi_Minh)."
+        )
         time_zone = "Asia/Ho_Chi_Minh"
 
     hosts_raw = env.get("LOA_ALLOWED_HOSTS", "").strip()
@@ -108,9 +110,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         if not secret_key:
             problems.append("LOA_SECRET_KEY chưa được đặt (bắt buộc ở chế độ production).")
         elif len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 10:
-            problems.append(
-                f"LOA_SECRET_KEY quá yếu: cần ít nhất {MIN_SECRET_KEY_LENGTH} ký tự ngẫu nhiên."
-            )
+            problems.append(f"LOA_SECRET_KEY quá yếu: cần ít nhất {MIN_SECRET_KEY_LENGTH} ký tự ngẫu nhiên.")
         if debug:
             problems.append("LOA_DEBUG đang bật; tắt nó ở chế độ production.")
         if not allowed_hosts or "*" in allowed_hosts:
@@ -118,7 +118,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         if not env.get("LOA_DATABASE_URL", "").strip() or database_url.startswith("sqlite"):
             problems.append("LOA_DATABASE_URL phải trỏ tới PostgreSQL (SQLite chỉ dùng cho chế độ nhúng).")
         if mqtt_url == "embedded":
-            problems.append("LOA_MQTT_URL phải trỏ tới broker MQTT thật (Mosquitto), không dùng broker nhúng.")
+            problems.append(
+                "LOA_MQTT_URL phải trỏ tới broker MQTT thật (Mosquitto), không dùng broker nhúng."
+            )
         elif urlsplit(mqtt_url).scheme != "mqtts":
             problems.append("LOA_MQTT_URL phải dùng TLS (mqtts://...) ở chế độ production.")
         if not public_url.startswith("https://"):
