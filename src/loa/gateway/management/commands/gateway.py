@@ -1,0 +1,65 @@
+"""``loa gateway``: run the MQTT gateway (ingest, presence, offline alarms, command outbox)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from loa.fleet import broker
+from loa.gateway.service import GatewayOptions, run_forever
+
+
+def _reachable(url: str) -> bool:
+    target = broker.parse_mqtt_url(url)
+    with contextlib.suppress(OSError), socket.create_connection((target.host, target.port), timeout=0.5):
+        return True
+    return False
+
+
+class Command(BaseCommand):
+    help = "Cổng MQTT: nhận trạng thái và nhật ký phát của cụm loa, gửi lệnh từ hàng đợi, báo mất kết nối."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", default="", help="địa chỉ broker (mặc định LOA_MQTT_URL)")
+        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--flush-interval", type=float, default=1.0, help="giây giữa hai lần ghi lô")
+        parser.add_argument("--ca-file", default=None, help="chứng chỉ CA của broker (mqtts://)")
+        parser.add_argument(
+            "--no-embedded-broker",
+            action="store_true",
+            help="không tự chạy broker nhúng khi LOA_MQTT_URL=embedded",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("loa").setLevel(logging.INFO)
+        url = options["url"] or broker.server_mqtt_url()
+        embedded = None
+        if (
+            not options["url"]
+            and settings.LOA_MQTT_URL == "embedded"
+            and not options["no_embedded_broker"]
+            and not _reachable(url)
+        ):
+            broker.write_broker_files(reload=False)
+            port = int(getattr(settings, "LOA_MQTT_EMBEDDED_PORT", 0) or broker.parse_mqtt_url(url).port)
+            embedded = broker.EmbeddedBroker(broker.mqtt_dir(), port=port).start()
+            url = embedded.url
+            self.stdout.write(f"Đã chạy broker nhúng tại {url}")
+        self.stdout.write(f"Gateway kết nối tới {url}")
+        try:
+            run_forever(
+                GatewayOptions(
+                    url=url,
+                    batch_size=options["batch_size"],
+                    flush_interval=options["flush_interval"],
+                    ca_file=options["ca_file"],
+                )
+            )
+        finally:
+            if embedded is not None:
+                embedded.stop()

@@ -1,0 +1,21 @@
+"""What the gateway tells the rest of the server about itself: liveness and counters."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class GatewayState(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    connected = models.BooleanField(default=False)
+    counters = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("trạng thái cổng MQTT")
+        verbose_name_plural = _("trạng thái cổng MQTT")
+
+    def __str__(self) -> str:
+        return self.name
