@@ -35,6 +35,7 @@ class VerifyOut(Schema):
     checked: int
     broken_id: int | None
     reason: str
+    head_hash: str
 
 
 def visible_entries(user: Any, token: Any = None) -> Any:
@@ -89,4 +90,8 @@ def list_entries(
 def verify_chain(request: HttpRequest) -> Any:
     access_system(request.user, "audit.view", token_of(request))
     r = verify()
-    return {"ok": r.ok, "checked": r.checked, "broken_id": r.broken_id, "reason": r.reason}
+    from loa.audit.models import AuditHead
+
+    head = AuditHead.objects.filter(pk=1).first()
+    return {"ok": r.ok, "checked": r.checked, "broken_id": r.broken_id, "reason": r.reason,
+            "head_hash": head.last_hash if head else ""}
