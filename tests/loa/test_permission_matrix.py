@@ -57,7 +57,28 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
     "token_id": lambda w: w.b_token.pk,
     "slug": lambda w: "bulletins",
     "key": lambda w: "note",
+    "bulletin_id": lambda w: _b_bulletin(w).pk,
+    "item_id": lambda w: _b_bulletin(w).feed_items.get().pk,
+    "number": lambda w: 1,
 }
+
+
+def _b_bulletin(w: World) -> Any:
+    """A bulletin of commune B (written there), in B's inbox (shared up to nobody A can see)."""
+    from loa.content.models import Bulletin, FeedItem
+
+    if "bulletin" not in w.extra:
+        b = Bulletin.objects.create(
+            title="Bản tin riêng của Cao Xanh",
+            origin_unit=w.tree["b"],
+            produced_at="2030-01-01T00:00:00+07:00",
+            created_by=w.b_user,
+            updated_by=w.b_user,
+        )
+        FeedItem.objects.create(bulletin=b, unit=w.tree["b"])
+        w.extra["bulletin"] = b
+    return w.extra["bulletin"]
+
 
 # Query-string and form fields that name a unit: they are set to commune B on every request.
 UNIT_FIELDS = ("unit", "unit_code", "parent", "code", "commune", "zone")
