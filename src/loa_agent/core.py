@@ -1,0 +1,532 @@
+"""The agent's brain: a clock-driven state machine with no threads and no network.
+
+It verifies commands and manifests, applies the priority ladder, drives a :class:`~loa_agent.player.Player` and
+records play-log events. Every method takes ``now``; :meth:`AgentCore.tick` returns when it next needs to be called.
+The runtime (:mod:`loa_agent.runtime`) feeds it MQTT messages; a simulated week can feed it a manual clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from loa_agent.ladder import EMERGENCY, Decision, decide
+from loa_agent.player import Player
+from loa_agent.playlog import PlayLogStore
+from loa_protocol.messages import (
+    AckStatus,
+    Command,
+    CommandAck,
+    Manifest,
+    ManifestEntry,
+    PlayLogEvent,
+    PlayLogKind,
+    ProtocolError,
+    Status,
+    StopParams,
+    VolumeParams,
+    Window,
+    decode,
+)
+from loa_protocol.signing import CommandRejected, ReplayGuard, verify_command, verify_manifest, write_atomic
+from loa_protocol.topics import group_unit_codes
+
+log = logging.getLogger(__name__)
+
+EMERGENCY_VOLUME = 100
+DEVICE_TOPIC_LEVEL = 99  # a command on the device's own topic ranks below every unit level
+LATE_JOIN_GRACE_S = 1.0
+
+
+@dataclass
+class PlayItem:
+    item_id: str
+    duration_s: float
+    priority: int
+    sha256: str | None = None
+    media_url: str | None = None
+    path: Path | None = None
+    repeat: int = 1
+    volume: int | None = None
+    command_id: uuid.UUID | None = None
+    schedule_id: str | None = None
+    manifest_entry_id: str | None = None
+    play_until: dt.datetime | None = None
+    level: int = DEVICE_TOPIC_LEVEL
+    order: float = 0.0
+    offset_s: float = 0.0
+    repeat_index: int = 1
+
+    def window_open(self, now: dt.datetime) -> bool:
+        return self.play_until is None or now < self.play_until
+
+
+@dataclass
+class Playing:
+    item: PlayItem
+    started_at: dt.datetime
+    paused_at: dt.datetime | None = None
+    resumed: bool = False
+
+    def position(self, now: dt.datetime) -> float:
+        until = self.paused_at or now
+        return self.item.offset_s + max(0.0, (until - self.started_at).total_seconds())
+
+    def ends_at(self) -> dt.datetime | None:
+        if self.paused_at is not None:
+            return None
+        return self.started_at + dt.timedelta(seconds=self.item.duration_s - self.item.offset_s)
+
+
+def in_windows(now: dt.datetime, windows: list[Window], timezone: str) -> bool:
+    """Whether ``now`` falls in one of the local-time ``windows`` (empty = always)."""
+    if not windows:
+        return True
+    local = now.astimezone(zoneinfo.ZoneInfo(timezone))
+    minute = local.hour * 60 + local.minute
+    for window in windows:
+        start = int(window.start[:2]) * 60 + int(window.start[3:])
+        end = int(window.end[:2]) * 60 + int(window.end[3:])
+        if start <= end and start <= minute < end:
+            return True
+        if start > end and (minute >= start or minute < end):
+            return True
+    return False
+
+
+@dataclass
+class AgentCore:
+    device_id: str
+    public_key: str
+    player: Player
+    store: PlayLogStore
+    guard: ReplayGuard = field(default_factory=ReplayGuard)
+    firmware: str = "loa-agent"
+    volume: int = 70
+    state_dir: Path | None = None
+    media_lookup: Callable[[str], Path | None] = lambda sha256: None
+    keep_history: bool = True
+    signature_cache: dict[bytes, bool] | None = None
+    on_change: Callable[[], None] = lambda: None
+
+    def __post_init__(self) -> None:
+        self.current: Playing | None = None
+        self.queue: list[PlayItem] = []
+        self.suspended: list[PlayItem] = []
+        self.stopped = False
+        self.manifest: Manifest | None = None
+        self.handled_entries: set[str] = set()
+        self.acks: list[CommandAck] = []
+        self.history: list[PlayLogEvent] = []
+        self.refusals: dict[str, int] = {}
+        self.started_at: dt.datetime | None = None
+        self._order = itertools.count(1)
+        if self.state_dir is not None:
+            self._load_manifest()
+
+    # --- commands -------------------------------------------------------------------------------------------
+
+    def receive_command(self, topic: str, payload: bytes, now: dt.datetime) -> Command | None:
+        """Decode and verify one command. A refusal is recorded as a ``refused`` ack (when the command id is
+        readable) and ``None`` is returned; an accepted command gets a ``received`` ack and is returned for
+        :meth:`execute` (after its media is fetched, for ``play``)."""
+        try:
+            command = decode(Command, payload)
+        except ProtocolError as exc:
+            self._count("invalid")
+            command_id = _command_id_of(payload)
+            log.warning("lệnh không hợp lệ trên %s: %s", topic, exc.message)
+            if command_id is not None:
+                self._ack(command_id, "refused", now, f"invalid: {exc.message}")
+            return None
+        try:
+            signature_ok = None
+            if self.signature_cache is not None:
+                signature_ok = self.signature_cache.get(payload)
+            verify_command(command, self.public_key, topic, now, self.guard, signature_ok=signature_ok)
+        except CommandRejected as exc:
+            self._count(exc.reason)
+            log.warning("từ chối lệnh %s trên %s: %s", command.id, topic, exc.message)
+            self._ack(command.id, "refused", now, exc.reason)
+            return None
+        self._ack(command.id, "received", now)
+        return command
+
+    def execute(self, command: Command, now: dt.datetime, media_path: Path | None = None) -> None:
+        action = command.action
+        if action == "play":
+            self._play_command(command, now, media_path)
+        elif action == "stop":
+            params = command.typed_params()
+            assert isinstance(params, StopParams)
+            self.stop(now, params.item_id)
+            self._ack(command.id, "done", now)
+        elif action == "pause":
+            self.pause(now)
+            self._ack(command.id, "done", now)
+        elif action == "resume":
+            self.resume(now)
+            self._ack(command.id, "done", now)
+        elif action == "next":
+            self.next(now)
+            self._ack(command.id, "done", now)
+        elif action == "volume":
+            params = command.typed_params()
+            assert isinstance(params, VolumeParams)
+            self.volume = params.volume
+            if self.current is None or self.current.item.volume is None:
+                self.player.set_volume(params.volume)
+            self._ack(command.id, "done", now)
+        else:  # reboot and refresh_manifest are carried out by the runtime
+            self._ack(command.id, "done", now)
+        self.on_change()
+
+    def fail(self, command: Command, now: dt.datetime, reason: str) -> None:
+        self._ack(command.id, "failed", now, reason)
+        params = command.play_params() if command.action == "play" else None
+        if params is not None:
+            self._record("error", PlayItem(params.item_id, params.duration_s, params.priority, params.sha256,
+                                           command_id=command.id), now, 0.0, None, reason)  # fmt: skip
+
+    def _play_command(self, command: Command, now: dt.datetime, media_path: Path | None) -> None:
+        params = command.play_params()
+        codes = group_unit_codes(command.topic)
+        item = PlayItem(
+            item_id=params.item_id,
+            duration_s=params.duration_s,
+            priority=params.priority,
+            sha256=params.sha256,
+            media_url=params.media_url,
+            path=media_path,
+            repeat=params.repeat,
+            volume=params.volume if params.volume is not None else (
+                EMERGENCY_VOLUME if params.priority == EMERGENCY else None),
+            command_id=command.id,
+            play_until=params.play_until,
+            level=len(codes) if codes else DEVICE_TOPIC_LEVEL,
+            order=next(self._order),
+        )  # fmt: skip
+        if item.priority != EMERGENCY and not self.window_allows(now):
+            self._refuse(item, now, "outside_window")
+            return
+        self.arrive(item, now)
+
+    # --- the ladder -----------------------------------------------------------------------------------------
+
+    def arrive(self, item: PlayItem, now: dt.datetime) -> Decision:
+        playing = self.current.item if self.current else None
+        decision = decide(item.priority, playing.priority if playing else None, item.level,
+                          playing.level if playing else None)  # fmt: skip
+        if decision is Decision.PLAY:
+            self._start(item, now)
+        elif decision is Decision.PREEMPT:
+            self._interrupt(now, f"preempted_by:{item.item_id}")
+            self._start(item, now)
+        elif decision in (Decision.QUEUE, Decision.AT_ITEM_END):
+            self.queue.append(item)
+            self.queue.sort(key=lambda i: (i.priority, i.order))
+        else:
+            self._refuse(item, now, "live_busy")
+        self.on_change()
+        return decision
+
+    def _start(self, item: PlayItem, now: dt.datetime, resumed: bool = False) -> None:
+        if item.path is None and item.sha256 is not None:
+            item.path = self.media_lookup(item.sha256)
+        if item.path is None:
+            self._record("error", item, now, item.offset_s, None, "media_missing")
+            if item.command_id is not None:
+                self._ack(item.command_id, "failed", now, "media_missing")
+            return
+        self.stopped = False
+        self.current = Playing(item, started_at=now, resumed=resumed)
+        volume = item.volume if item.volume is not None else self.volume
+        self.player.play(item.item_id, item.path, item.offset_s, volume)
+        reason = (
+            "resumed"
+            if resumed
+            else (f"repeat {item.repeat_index}/{item.repeat}" if item.repeat > 1 else None)
+        )
+        self._record("start", item, now, item.offset_s, item.duration_s, reason)
+
+    def _interrupt(self, now: dt.datetime, reason: str) -> None:
+        """Stop the current item and keep it to resume later."""
+        if self.current is None:
+            return
+        current = self.current
+        position = current.position(now)
+        self.player.stop()
+        self._record("interrupted", current.item, now, position, position - current.item.offset_s, reason)
+        self.suspended.append(replace(current.item, offset_s=position, path=current.item.path))
+        self.current = None
+
+    def _finish(self, now: dt.datetime) -> None:
+        assert self.current is not None
+        current = self.current
+        item = current.item
+        end_at = current.ends_at() or now
+        self._record("end", item, end_at, item.duration_s, item.duration_s - item.offset_s, None)
+        self.current = None
+        if item.repeat_index < item.repeat:
+            self._start(replace(item, offset_s=0.0, repeat_index=item.repeat_index + 1), end_at)
+            return
+        if item.command_id is not None:
+            self._ack(item.command_id, "done", end_at)
+        self._next(end_at)
+
+    def _next(self, now: dt.datetime) -> None:
+        """Start the most urgent waiting item: the queue head, or the last interrupted item."""
+        while self.current is None and (self.queue or self.suspended):
+            head = self.queue[0] if self.queue else None
+            saved = self.suspended[-1] if self.suspended else None
+            if saved is not None and (head is None or saved.priority <= head.priority):
+                self.suspended.pop()
+                if saved.window_open(now):
+                    self._start(saved, now, resumed=True)
+                else:
+                    self._record("refused", saved, now, saved.offset_s, None, "window_closed")
+                continue
+            assert head is not None
+            self.queue.pop(0)
+            if head.window_open(now):
+                self._start(head, now)
+            else:
+                self._refuse(head, now, "window_closed")
+
+    def stop(self, now: dt.datetime, item_id: str | None = None) -> None:
+        if item_id is None:
+            if self.current is not None:
+                position = self.current.position(now)
+                self.player.stop()
+                item = self.current.item
+                self._record("interrupted", item, now, position, position - item.offset_s, "stopped")
+                self.current = None
+            for item in self.suspended + self.queue:
+                self._record("refused", item, now, item.offset_s, None, "stopped")
+            self.suspended.clear()
+            self.queue.clear()
+            self.stopped = True
+            return
+        for waiting in (self.suspended, self.queue):
+            for item in [i for i in waiting if i.item_id == item_id]:
+                waiting.remove(item)
+                self._record("refused", item, now, item.offset_s, None, "cancelled")
+        if self.current is not None and self.current.item.item_id == item_id:
+            position = self.current.position(now)
+            self.player.stop()
+            item = self.current.item
+            self._record("interrupted", item, now, position, position - item.offset_s, "cancelled")
+            self.current = None
+            self._next(now)
+
+    def pause(self, now: dt.datetime) -> None:
+        if self.current is not None and self.current.paused_at is None:
+            self.current.paused_at = now
+            self.player.pause()
+
+    def resume(self, now: dt.datetime) -> None:
+        if self.current is not None and self.current.paused_at is not None:
+            position = self.current.position(now)
+            self.current = Playing(replace(self.current.item, offset_s=position), started_at=now,
+                                   resumed=self.current.resumed)  # fmt: skip
+            self.player.resume()
+
+    def next(self, now: dt.datetime) -> None:
+        if self.current is None:
+            return
+        position = self.current.position(now)
+        self.player.stop()
+        item = self.current.item
+        self._record("interrupted", item, now, position, position - item.offset_s, "next")
+        self.current = None
+        self._next(now)
+
+    # --- manifest -------------------------------------------------------------------------------------------
+
+    def receive_manifest(self, payload: bytes, now: dt.datetime) -> Manifest | None:
+        if not payload:
+            return None  # a cleared retained message
+        try:
+            manifest = decode(Manifest, payload)
+            verify_manifest(manifest, self.public_key, self.device_id,
+                            self.manifest.version if self.manifest else None)  # fmt: skip
+        except (ProtocolError, CommandRejected) as exc:
+            reason = exc.code if isinstance(exc, ProtocolError) else exc.reason
+            self._count(f"manifest_{reason}")
+            log.warning("từ chối lịch phát: %s", exc)
+            return None
+        if self.manifest is not None and manifest.version == self.manifest.version:
+            return self.manifest
+        self.manifest = manifest
+        if self.state_dir is not None:
+            write_atomic(self.state_dir / "manifest.json", payload)
+        self.on_change()
+        return manifest
+
+    def _load_manifest(self) -> None:
+        assert self.state_dir is not None
+        path = self.state_dir / "manifest.json"
+        if path.exists():
+            try:
+                manifest = decode(Manifest, path.read_bytes())
+                verify_manifest(manifest, self.public_key, self.device_id)
+                self.manifest = manifest
+            except (ProtocolError, CommandRejected) as exc:
+                log.error("lịch phát lưu trên máy không dùng được: %s", exc)
+
+    def window_allows(self, now: dt.datetime) -> bool:
+        if self.manifest is None:
+            return True
+        return in_windows(now, self.manifest.windows, self.manifest.timezone)
+
+    def media_wanted(
+        self, now: dt.datetime, horizon: dt.timedelta = dt.timedelta(hours=48)
+    ) -> list[ManifestEntry]:
+        """Manifest entries starting within ``horizon`` whose media is not cached yet (to prefetch)."""
+        if self.manifest is None:
+            return []
+        return [e for e in self.manifest.entries
+                if e.end > now and e.start < now + horizon and self.media_lookup(e.sha256) is None]  # fmt: skip
+
+    def _due_entries(self, now: dt.datetime) -> None:
+        if self.manifest is None:
+            return
+        for entry in self.manifest.entries:
+            if entry.entry_id in self.handled_entries or not (entry.start <= now < entry.end):
+                continue
+            self.handled_entries.add(entry.entry_id)
+            late = (now - entry.start).total_seconds()
+            item = PlayItem(
+                item_id=entry.item_id,
+                duration_s=entry.duration_s,
+                priority=entry.priority,
+                sha256=entry.sha256,
+                media_url=entry.media_url,
+                volume=entry.volume,
+                schedule_id=entry.schedule_id,
+                manifest_entry_id=entry.entry_id,
+                play_until=entry.end,
+                level=DEVICE_TOPIC_LEVEL,
+                order=entry.start.timestamp(),
+                offset_s=late if late > LATE_JOIN_GRACE_S else 0.0,
+            )
+            if item.priority != EMERGENCY and not in_windows(entry.start, self.manifest.windows,
+                                                             self.manifest.timezone):  # fmt: skip
+                self._refuse(item, now, "outside_window")
+                continue
+            if item.offset_s >= item.duration_s:
+                continue
+            self.arrive(item, now)
+
+    def _next_entry_start(self, now: dt.datetime) -> dt.datetime | None:
+        if self.manifest is None:
+            return None
+        starts = [
+            e.start for e in self.manifest.entries if e.entry_id not in self.handled_entries and e.end > now
+        ]
+        return min(starts) if starts else None
+
+    # --- time -----------------------------------------------------------------------------------------------
+
+    def tick(self, now: dt.datetime) -> dt.datetime | None:
+        """Advance to ``now``: finish items whose time is up, start due manifest entries. Returns the next time
+        the core needs a tick (``None``: only when something arrives)."""
+        if self.started_at is None:
+            self.started_at = now
+        for _ in range(10_000):
+            ends = self.current.ends_at() if self.current else None
+            entry = self._next_entry_start(now)
+            due = [t for t in (ends, entry) if t is not None and t <= now]
+            if not due:
+                break
+            if ends is not None and ends <= now and (entry is None or ends <= entry):
+                self._finish(now)
+            else:
+                self._due_entries(entry if entry is not None and entry <= now else now)
+        deadlines = [
+            t for t in (self.current.ends_at() if self.current else None, self._next_entry_start(now)) if t
+        ]
+        return min(deadlines) if deadlines else None
+
+    # --- reporting ------------------------------------------------------------------------------------------
+
+    def status(self, now: dt.datetime, **hardware: Any) -> Status:
+        current = self.current
+        state: Literal["idle", "playing", "paused", "stopped"]
+        if current is None:
+            state = "stopped" if self.stopped else "idle"
+        else:
+            state = "paused" if current.paused_at is not None else "playing"
+        volume = self.volume
+        if current is not None and current.item.volume is not None:
+            volume = current.item.volume
+        return Status(
+            device_id=self.device_id,
+            ts=now,
+            uptime_s=int((now - self.started_at).total_seconds()) if self.started_at else 0,
+            state=state,
+            current_item=current.item.item_id if current else None,
+            priority=current.item.priority if current else None,
+            volume=volume,
+            firmware=self.firmware,
+            manifest_version=self.manifest.version if self.manifest else None,
+            **hardware,
+        )
+
+    def take_acks(self) -> list[CommandAck]:
+        acks, self.acks = self.acks, []
+        return acks
+
+    def _ack(
+        self, command_id: uuid.UUID, status: AckStatus, now: dt.datetime, reason: str | None = None
+    ) -> None:
+        self.acks.append(CommandAck(command_id=command_id, device_id=self.device_id, status=status, reason=reason,
+                                    at=now))  # fmt: skip
+        self.on_change()
+
+    def _refuse(self, item: PlayItem, now: dt.datetime, reason: str) -> None:
+        self._count(reason)
+        self._record("refused", item, now, item.offset_s, None, reason)
+        if item.command_id is not None:
+            self._ack(item.command_id, "refused", now, reason)
+
+    def _count(self, reason: str) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+    def _record(self, kind: PlayLogKind, item: PlayItem, at: dt.datetime, offset_s: float,
+                duration_s: float | None, reason: str | None) -> None:  # fmt: skip
+        event = PlayLogEvent(
+            event_id=uuid.uuid4(),
+            device_id=self.device_id,
+            kind=kind,
+            item_id=item.item_id,
+            media_sha256=item.sha256,
+            at=at,
+            offset_s=round(max(0.0, offset_s), 3),
+            duration_s=None if duration_s is None else round(max(0.0, duration_s), 3),
+            priority=item.priority,
+            command_id=item.command_id,
+            schedule_id=item.schedule_id,
+            manifest_entry_id=item.manifest_entry_id,
+            reason=reason,
+        )
+        self.store.append(event)
+        if self.keep_history:
+            self.history.append(event)
+        self.on_change()
+
+
+def _command_id_of(payload: bytes) -> uuid.UUID | None:
+    try:
+        data = json.loads(payload)
+        return uuid.UUID(str(data["id"])) if isinstance(data, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
