@@ -194,3 +194,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"loa": {"level": "INFO", "handlers": ["console"], "propagate": False}},
 }
+CSRF_FAILURE_VIEW = "loa.console.views.csrf_failure"

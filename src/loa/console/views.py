@@ -338,3 +338,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(action__startswith=action)
     page = Paginator(qs.order_by("-pk"), 50).get_page(request.GET.get("page"))
     return render(request, "console/audit.html", {"page": page, "action": action})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)
