@@ -1,0 +1,299 @@
+"""The gateway on a real Mosquitto: batched status ingest, exactly-once play logs, outbox and acks, bad input,
+and restarts of the gateway and of the broker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from loa.fleet import broker
+from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
+from loa.fleet.services import do_send_command
+from loa.fleet.testing import (
+    DeviceCredentials,
+    MqttClient,
+    ack_payload,
+    device_client,
+    playlog_event,
+    playlog_payload,
+    provision,
+    status_payload,
+)
+from loa.gateway.models import GatewayState
+from loa.gateway.service import Gateway, GatewayOptions
+from loa_protocol import topics
+from loa_protocol.messages import Command as CommandMessage
+from loa_protocol.signing import verify_command
+
+pytestmark = pytest.mark.mqtt
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+class RunningGateway:
+    def __init__(self, url: str) -> None:
+        self.gateway = Gateway(
+            GatewayOptions(url=url, flush_interval=0.2, check_interval=0.5, state_interval=0.5)
+        )
+        self.thread = threading.Thread(target=self.gateway.run, daemon=True)
+
+    def start(self) -> RunningGateway:
+        self.thread.start()
+        assert self.gateway.wait_connected(10)
+        return self
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        self.thread.join(15)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def gateway(
+    mosquitto: broker.EmbeddedBroker, transactional_db: None
+) -> Iterator[Callable[[], RunningGateway]]:
+    running: list[RunningGateway] = []
+
+    def start() -> RunningGateway:
+        gw = RunningGateway(mosquitto.url).start()
+        running.append(gw)
+        return gw
+
+    yield start
+    for gw in running:
+        if gw.thread.is_alive():
+            gw.stop()
+
+
+@pytest.fixture
+def devices(
+    tree: dict, transactional_db: None, mosquitto: broker.EmbeddedBroker
+) -> dict[str, list[DeviceCredentials]]:
+    return {"a": provision(tree["a"], 3), "b": provision(tree["b"], 2)}
+
+
+def test_statuses_are_ingested_in_batches(
+    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
+) -> None:
+    gw = gateway()
+    clients = [device_client(mosquitto.url, c).connect() for c in devices["a"]]
+    for round_ in range(20):
+        for c, creds in zip(clients, devices["a"], strict=True):
+            c.publish(
+                topics.status_topic(creds.device_id), status_payload(creds.device_id, volume=round_), qos=0
+            )
+    ids = [c.device_id for c in devices["a"]]
+    assert wait_until(lambda: gw.gateway.counters["statuses"] == 60)
+    assert wait_until(
+        lambda: all(d.last_status.get("volume") == 19 for d in Device.objects.filter(device_id__in=ids))
+    )
+    assert Device.objects.filter(device_id__in=ids, online=True).count() == 3
+    assert gw.gateway.counters["batches"] < 60  # batched, not one write per message
+    # one history sample per device per interval
+    assert StatusSample.objects.filter(device_id__in=ids).count() == 3
+    assert wait_until(lambda: GatewayState.objects.filter(connected=True).exists())
+    for c in clients:
+        c.close()
+
+
+def test_playlogs_are_ingested_exactly_once(
+    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
+) -> None:
+    gateway()
+    creds = devices["a"][0]
+    client = device_client(mosquitto.url, creds).connect()
+    events = [playlog_event(creds.device_id, kind=k) for k in ("start", "end")] * 1
+    more = [playlog_event(creds.device_id) for _ in range(50)]
+    client.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, events))
+    client.publish(
+        topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, events)
+    )  # re-upload
+    client.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, [*more, *events]))
+    assert wait_until(lambda: PlayLog.objects.count() == 52)
+    time.sleep(0.5)
+    assert PlayLog.objects.count() == 52
+    assert PlayLog.objects.filter(device_id=creds.device_id, unit__code="06652").count() == 52
+    client.close()
+
+
+def test_bad_input_is_counted_and_never_crashes(
+    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
+) -> None:
+    gw = gateway()
+    creds = devices["a"][0]
+    client = device_client(mosquitto.url, creds).connect()
+    me = creds.device_id
+    bad = [
+        (topics.status_topic(me), b"not json"),
+        (topics.status_topic(me), b'{"v": 2, "device_id": "x"}'),
+        (topics.status_topic(me), b"[1,2,3]"),
+        (topics.status_topic(me), status_payload(devices["a"][1].device_id)),  # claims to be another device
+        (topics.playlog_topic(me), b'{"device_id": "' + me.encode() + b'", "events": []}'),
+        (topics.ack_topic(me), b"\xff\xfe"),
+        (topics.presence_topic(me), b"maybe"),
+        (f"loa/v1/d/{me}/other", b"{}"),
+    ]
+    for topic, payload in bad:
+        client.publish(topic, payload)
+    # oversized: the broker refuses the packet and drops the connection; the gateway never sees it
+    client.client.publish(topics.playlog_topic(me), b"{" + b" " * (300 * 1024) + b"}", qos=1)
+    assert wait_until(lambda: gw.gateway.counters["rejected"] >= 7)
+    counts = gw.gateway.counters.snapshot()
+    assert counts["rejected.malformed_json"] >= 2
+    assert counts["rejected.unsupported_version"] == 1
+    assert counts["rejected.device_mismatch"] == 1
+    # still alive and ingesting
+    client.close()
+    client = device_client(mosquitto.url, creds).connect()
+    client.publish(topics.playlog_topic(me), playlog_payload(me, [playlog_event(me)]))
+    assert wait_until(lambda: PlayLog.objects.count() == 1)
+    client.close()
+
+
+def test_unknown_device_messages_are_dropped(
+    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
+) -> None:
+    gw = gateway()
+    creds = devices["a"][0]
+    Device.objects.filter(device_id=creds.device_id).update(revoked_at="2026-01-01T00:00:00Z")
+    client = device_client(mosquitto.url, creds).connect()  # broker files not yet regenerated
+    client.publish(
+        topics.playlog_topic(creds.device_id),
+        playlog_payload(creds.device_id, [playlog_event(creds.device_id)]),
+    )
+    assert wait_until(lambda: gw.gateway.counters["rejected.unknown_device"] == 1)
+    assert PlayLog.objects.count() == 0
+    client.close()
+
+
+def _agent(url: str, creds: DeviceCredentials) -> MqttClient:
+    client = device_client(url, creds).connect()
+    for topic in topics.device_subscriptions(creds.device_id, creds.unit_codes):
+        client.subscribe(topic)
+    return client
+
+
+def test_outbox_delivers_commands_and_acks_move_deliveries(
+    gateway: Any, devices: dict, tree: dict, make_user: Any, mosquitto: broker.EmbeddedBroker
+) -> None:
+    from loa.fleet import keys
+
+    agents = {c.device_id: (_agent(mosquitto.url, c), c) for c in devices["a"] + devices["b"]}
+    gateway()
+    operator = make_user("op", "commune_operator", tree["a"])
+    command = do_send_command(actor=operator, action="volume", params={"volume": 55}, target_unit=tree["a"])
+    a_ids = {c.device_id for c in devices["a"]}
+    for device_id, (client, _c) in agents.items():
+        got = client.wait_for(lambda ms: len(ms) >= 1, timeout=5 if device_id in a_ids else 0.5)
+        assert got == (device_id in a_ids)
+    assert wait_until(lambda: Command.objects.get(pk=command.pk).state == Command.State.PUBLISHED)
+    assert set(CommandDelivery.objects.filter(command=command).values_list("state", flat=True)) <= {"sent"}
+    # the message is the signed one: an agent verifies it
+    any_a = agents[next(iter(a_ids))][0]
+    message = CommandMessage.model_validate_json(any_a.received.messages[0].payload)
+    verify_command(message, keys.public_key(), any_a.received.messages[0].topic, message.issued_at, None)
+    # acks from two devices (one refuses); a forged ack from commune B's device for A's command is ignored
+    ida, idb, idc = sorted(a_ids)
+    agents[ida][0].publish(topics.ack_topic(ida), ack_payload(ida, command.pk, "received"))
+    agents[ida][0].publish(topics.ack_topic(ida), ack_payload(ida, command.pk, "done"))
+    agents[ida][0].publish(
+        topics.ack_topic(ida), ack_payload(ida, command.pk, "received")
+    )  # late: no downgrade
+    agents[idb][0].publish(topics.ack_topic(idb), ack_payload(idb, command.pk, "refused", "bad_signature"))
+    b0 = devices["b"][0].device_id
+    agents[b0][0].publish(topics.ack_topic(b0), ack_payload(b0, command.pk, "done"))
+    states = lambda: dict(CommandDelivery.objects.filter(command=command).values_list("device_id", "state"))  # noqa: E731
+    assert wait_until(lambda: states() == {ida: "done", idb: "refused", idc: "sent"})
+    assert CommandDelivery.objects.get(command=command, device_id=idb).reason == "bad_signature"
+    for client, _c in agents.values():
+        client.close()
+
+
+def test_expired_commands_are_never_published(
+    gateway: Any, devices: dict, tree: dict, make_user: Any
+) -> None:
+    operator = make_user("op", "commune_operator", tree["a"])
+    command = do_send_command(actor=operator, action="stop", target_unit=tree["a"], ttl_s=10)
+    Command.objects.filter(pk=command.pk).update(expires_at="2020-01-01T00:00:00Z")
+    gateway()
+    assert wait_until(
+        lambda: (
+            set(CommandDelivery.objects.filter(command=command).values_list("state", flat=True))
+            == {"expired"}
+        )
+    )
+    assert Command.objects.get(pk=command.pk).state == Command.State.EXPIRED
+
+
+def test_gateway_restart_loses_nothing(gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker) -> None:
+    first = gateway()
+    creds = devices["a"][0]
+    client = device_client(mosquitto.url, creds).connect()
+    first.stop()  # gateway down: the broker queues for its persistent session
+    sent = [playlog_event(creds.device_id) for _ in range(120)]
+    for i in range(0, 120, 10):
+        client.publish(
+            topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, sent[i : i + 10])
+        )
+    gateway()
+    assert wait_until(lambda: PlayLog.objects.count() == 120)
+    assert set(PlayLog.objects.values_list("event_id", flat=True)) == {e.event_id for e in sent}
+    client.close()
+
+
+def test_broker_restart_heals(
+    gateway: Any, devices: dict, tree: dict, make_user: Any, mosquitto: broker.EmbeddedBroker
+) -> None:
+    gw = gateway()
+    creds = devices["a"][0]
+    mosquitto.restart()
+    assert wait_until(lambda: gw.gateway.counters["connects"] >= 2, timeout=20)
+    operator = make_user("op", "commune_operator", tree["a"])
+    command = do_send_command(
+        actor=operator, action="pause", target_device=Device.objects.get(device_id=creds.device_id)
+    )
+    agent = _agent(mosquitto.url, creds)
+    assert wait_until(lambda: Command.objects.get(pk=command.pk).state == Command.State.PUBLISHED)
+    assert agent.wait_for(lambda ms: any(str(command.pk) in m.payload.decode() for m in ms))
+    event = playlog_event(creds.device_id)
+    agent.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, [event]))
+    assert wait_until(lambda: PlayLog.objects.filter(event_id=event.event_id).exists())
+    agent.close()
+
+
+def test_presence_and_offline_alarm(
+    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker, settings: Any
+) -> None:
+    from loa.fleet.models import Alarm
+
+    settings.LOA_OFFLINE_ALARM_AFTER_S = 1
+    gateway()
+    creds = devices["a"][0]
+    client = device_client(mosquitto.url, creds)
+    client.connect(will=(topics.presence_topic(creds.device_id), b"offline"))
+    client.publish(topics.presence_topic(creds.device_id), b"online", retain=True)
+    assert wait_until(lambda: Device.objects.get(device_id=creds.device_id).online)
+    client.client.socket().close()  # abrupt loss: the broker publishes the Last Will
+    assert wait_until(lambda: not Device.objects.get(device_id=creds.device_id).online, timeout=30)
+    assert wait_until(
+        lambda: Alarm.objects.filter(device_id=creds.device_id, cleared_at__isnull=True).exists()
+    )
+    client.client.loop_stop()
+    again = device_client(mosquitto.url, creds).connect()
+    again.publish(topics.status_topic(creds.device_id), status_payload(creds.device_id))
+    assert wait_until(lambda: Device.objects.get(device_id=creds.device_id).online)
+    assert wait_until(
+        lambda: not Alarm.objects.filter(device_id=creds.device_id, cleared_at__isnull=True).exists()
+    )
+    again.close()
