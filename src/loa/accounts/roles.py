@@ -42,21 +42,24 @@ ACTIONS: dict[str, str] = {
     "bulletin.approve": "duyệt bản tin",
     "bulletin.publish": "phát hành bản tin đã duyệt",
     "bulletin.take": "nhận hoặc từ chối bản tin cấp trên gửi xuống",
+    "tts.use": "chuyển văn bản thành giọng nói và nghe thử",
 }
 
 _ALL = frozenset(ACTIONS)
 _BULLETIN_EDITOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.review", "bulletin.publish"})
 _BULLETIN_APPROVER = frozenset({"bulletin.view", "bulletin.approve", "bulletin.publish"})
 _BULLETIN_OPERATOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.publish", "bulletin.take"})
+_TTS = frozenset({"tts.use"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: _ALL,
     Role.PROVINCE_ADMIN: _ALL,
-    Role.EDITOR: frozenset({"unit.view", "token.manage"}) | _BULLETIN_EDITOR,
-    Role.APPROVER: frozenset({"unit.view", "token.manage"}) | _BULLETIN_APPROVER,
+    Role.EDITOR: frozenset({"unit.view", "token.manage"}) | _BULLETIN_EDITOR | _TTS,
+    Role.APPROVER: frozenset({"unit.view", "token.manage"}) | _BULLETIN_APPROVER | _TTS,
     Role.COMMUNE_OPERATOR: frozenset(
         {"unit.view", "unit.manage_zones", "token.manage", "device.view", "device.control"}
     )
-    | _BULLETIN_OPERATOR,
+    | _BULLETIN_OPERATOR
+    | _TTS,
     Role.TECHNICIAN: frozenset({"unit.view", "token.manage", "device.view", "device.manage"}),
     Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view", "device.view", "bulletin.view"}),
     Role.VIEWER: frozenset({"unit.view", "device.view", "bulletin.view"}),

@@ -1,0 +1,83 @@
+"""``loa tts normalize "TEXT"`` and ``loa tts speak "TEXT" -o FILE.mp3``: Vietnamese text-to-speech."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from loa.tts.engines import DEFAULT_SPEED, VOICES, TtsError
+
+
+def _text(value: str) -> str:
+    if value == "-":
+        return sys.stdin.read()
+    return value
+
+
+class Command(BaseCommand):
+    help = 'Chuyển văn bản thành giọng nói: `loa tts normalize "…"` in văn bản đọc; `loa tts speak "…" -o tep.mp3`.'
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        norm = sub.add_parser("normalize", help="in văn bản sẽ được đọc (số, ngày, giờ, viết tắt thành chữ)")
+        norm.add_argument("text", help='văn bản; "-" để đọc từ stdin')
+        speak = sub.add_parser("speak", help="đọc văn bản thành tệp MP3 đã chuẩn hóa độ lớn")
+        speak.add_argument("text", help='văn bản; "-" để đọc từ stdin')
+        speak.add_argument("-o", "--output", required=True, help="tệp MP3 cần ghi")
+        speak.add_argument("--voice", default="north", help=f"giọng: {', '.join(VOICES)} (mặc định north)")
+        speak.add_argument(
+            "--speed", default=str(DEFAULT_SPEED), help=f"tốc độ, từ/phút (mặc định {DEFAULT_SPEED})"
+        )
+        speak.add_argument("--read-as", default=None, help="đọc đúng nội dung này thay vì tự chuyển văn bản")
+        speak.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from loa.tts import services
+
+        try:
+            if options["action"] == "normalize":
+                self.stdout.write(services.normalize(_text(options["text"])))
+                return
+            self._speak(services, options)
+        except TtsError as exc:
+            raise CommandError(exc.message, returncode=2) from exc
+
+    def _speak(self, services: Any, options: dict[str, Any]) -> None:
+        out = Path(options["output"])
+        if out.suffix.lower() != ".mp3":
+            raise TtsError("output_not_mp3", "Tệp ra phải có đuôi .mp3 (âm thanh đã xử lý là MP3 mono).")
+        if not out.parent.exists():
+            raise TtsError("output_folder_missing", f"Thư mục {out.parent} không tồn tại.")
+        store = Path(tempfile.mkdtemp(prefix="loa-tts-store-"))
+        try:
+            spoken = services.speak(
+                _text(options["text"]), options["voice"], options["speed"], read_as=options["read_as"],
+                store_root=store,
+            )  # fmt: skip
+            shutil.copyfile(spoken.audio.path, out)
+        finally:
+            shutil.rmtree(store, ignore_errors=True)
+        info = {
+            "path": str(out.resolve()),
+            "sha256": spoken.audio.sha256,
+            "duration_s": spoken.audio.duration_s,
+            "loudness_lufs": spoken.audio.loudness_lufs,
+            "true_peak_dbtp": spoken.audio.true_peak_dbtp,
+            "voice": spoken.voice,
+            "speed": spoken.speed,
+            "engine": spoken.engine,
+            "read_as": spoken.read_as,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(info, ensure_ascii=False))
+        else:
+            self.stdout.write(
+                f"Đã ghi {out} ({spoken.audio.duration_s:.1f} giây, {spoken.audio.loudness_lufs:.1f} LUFS, "
+                f"giọng {VOICES[spoken.voice].label.lower()})."
+            )
