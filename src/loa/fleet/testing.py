@@ -105,7 +105,7 @@ class MqttClient:
         _rc, mid = self.client.subscribe(topic, qos)
         with self._suback_event:
             self._suback_event.wait_for(lambda: mid in self._subacks, timeout)
-        reasons = self._subacks.get(mid) or []
+        reasons = self._subacks.get(mid or 0) or []
         if not reasons:
             raise TimeoutError("no SUBACK")
         return 128 if reasons[0].is_failure else int(reasons[0].value)
@@ -170,15 +170,8 @@ def playlog_payload(device_id: str, events: list[PlayLogEvent]) -> bytes:
 
 
 def ack_payload(device_id: str, command_id: Any, status: str = "done", reason: str | None = None) -> bytes:
-    return encode(
-        CommandAck(
-            command_id=command_id,
-            device_id=device_id,
-            status=status,
-            reason=reason,
-            at=dt.datetime.now(dt.UTC),
-        )  # type: ignore[arg-type]
-    )
+    data = {"command_id": command_id, "device_id": device_id, "status": status, "reason": reason}
+    return encode(CommandAck.model_validate({**data, "at": dt.datetime.now(dt.UTC)}))
 
 
 __all__ = [
