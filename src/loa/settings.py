@@ -172,6 +172,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads are streamed to a temporary file and cut off past LOA_MEDIA_MAX_BYTES (loa.media.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "loa.media.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- background jobs (django-q2 on the database; see docs/adr/0003-task-queue.md) -----------------------
 Q_CLUSTER = {

@@ -43,6 +43,8 @@ ACTIONS: dict[str, str] = {
     "bulletin.publish": "phát hành bản tin đã duyệt",
     "bulletin.take": "nhận hoặc từ chối bản tin cấp trên gửi xuống",
     "tts.use": "chuyển văn bản thành giọng nói và nghe thử",
+    "media.view": "nghe và xem thư viện âm thanh, hình ảnh",
+    "media.upload": "tải lên và ghi âm vào thư viện",
 }
 
 _ALL = frozenset(ACTIONS)
@@ -50,19 +52,23 @@ _BULLETIN_EDITOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.review
 _BULLETIN_APPROVER = frozenset({"bulletin.view", "bulletin.approve", "bulletin.publish"})
 _BULLETIN_OPERATOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.publish", "bulletin.take"})
 _TTS = frozenset({"tts.use"})
+_MEDIA = frozenset({"media.view", "media.upload"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: _ALL,
     Role.PROVINCE_ADMIN: _ALL,
-    Role.EDITOR: frozenset({"unit.view", "token.manage"}) | _BULLETIN_EDITOR | _TTS,
-    Role.APPROVER: frozenset({"unit.view", "token.manage"}) | _BULLETIN_APPROVER | _TTS,
+    Role.EDITOR: frozenset({"unit.view", "token.manage"}) | _BULLETIN_EDITOR | _TTS | _MEDIA,
+    Role.APPROVER: frozenset({"unit.view", "token.manage"}) | _BULLETIN_APPROVER | _TTS | _MEDIA,
     Role.COMMUNE_OPERATOR: frozenset(
         {"unit.view", "unit.manage_zones", "token.manage", "device.view", "device.control"}
     )
     | _BULLETIN_OPERATOR
-    | _TTS,
+    | _TTS
+    | _MEDIA,
     Role.TECHNICIAN: frozenset({"unit.view", "token.manage", "device.view", "device.manage"}),
-    Role.AUDITOR: frozenset({"unit.view", "audit.view", "user.view", "device.view", "bulletin.view"}),
-    Role.VIEWER: frozenset({"unit.view", "device.view", "bulletin.view"}),
+    Role.AUDITOR: frozenset(
+        {"unit.view", "audit.view", "user.view", "device.view", "bulletin.view", "media.view"}
+    ),
+    Role.VIEWER: frozenset({"unit.view", "device.view", "bulletin.view", "media.view"}),
 }
 
 
