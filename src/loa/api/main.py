@@ -8,6 +8,7 @@ from ninja.renderers import JSONRenderer
 from loa.api import errors
 from loa.api.auth import SessionAuth, TokenAuth
 
+
 class Utf8JSONRenderer(JSONRenderer):
     """Vietnamese text stays readable in API answers (no \\u escapes)."""
 
