@@ -36,7 +36,14 @@ from loa_protocol.messages import (
     Window,
     decode,
 )
-from loa_protocol.signing import CommandRejected, ReplayGuard, verify_command, verify_manifest, write_atomic
+from loa_protocol.signing import (
+    CommandRejected,
+    ReplayGuard,
+    signature_is_valid,
+    verify_command,
+    verify_manifest,
+    write_atomic,
+)
 from loa_protocol.topics import group_unit_codes
 
 log = logging.getLogger(__name__)
@@ -114,7 +121,7 @@ class AgentCore:
     state_dir: Path | None = None
     media_lookup: Callable[[str], Path | None] = lambda sha256: None
     keep_history: bool = True
-    signature_cache: dict[bytes, bool] | None = None
+    signature_cache: dict[tuple[str, bytes], bool] | None = None
     on_change: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
@@ -150,7 +157,12 @@ class AgentCore:
         try:
             signature_ok = None
             if self.signature_cache is not None:
-                signature_ok = self.signature_cache.get(payload)
+                key = (self.public_key, payload)
+                signature_ok = self.signature_cache.get(key)
+                if signature_ok is None:
+                    if len(self.signature_cache) > 4096:
+                        self.signature_cache.clear()
+                    signature_ok = self.signature_cache[key] = signature_is_valid(command, self.public_key)
             verify_command(command, self.public_key, topic, now, self.guard, signature_ok=signature_ok)
         except CommandRejected as exc:
             self._count(exc.reason)

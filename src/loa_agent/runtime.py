@@ -1,0 +1,317 @@
+"""The agent's MQTT side: connects with Last-Will, reconnects with exponential back-off, feeds messages to the
+:class:`~loa_agent.core.AgentCore`, publishes acks, status heartbeats and play-log batches (deleting a batch from
+the on-disk buffer only after the broker's PUBACK), and keeps ticking the core while the link is down.
+
+MQTT goes through aiomqtt (paho-mqtt 2 with ``CallbackAPIVersion.VERSION2`` underneath), so thousands of agents can
+share one asyncio loop in the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import ssl
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+import httpx
+
+from loa_agent.clock import Clock, SystemClock
+from loa_agent.core import AgentCore
+from loa_agent.media import MediaError, MediaFetcher
+from loa_protocol.messages import MAX_PLAYLOG_EVENTS, CommandAck, EnrolResponse, PlayLogBatch, encode
+from loa_protocol.topics import (
+    PRESENCE_OFFLINE,
+    PRESENCE_ONLINE,
+    ack_topic,
+    manifest_topic,
+    playlog_topic,
+    presence_topic,
+    status_topic,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RuntimeOptions:
+    heartbeat_s: float = 60.0
+    jitter: float = 0.1
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    keepalive_s: int = 30
+    publish_timeout_s: float = 10.0
+    ca_file: str | None = None
+    batch_size: int = MAX_PLAYLOG_EVENTS
+    status_on_change: bool = True
+    manifest_poll_s: float = 900.0
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"Địa chỉ MQTT không hợp lệ: {url!r} (cần mqtt://máy:cổng hoặc mqtts://máy:cổng).")
+    tls = parts.scheme == "mqtts"
+    return parts.hostname, parts.port or (8883 if tls else 1883), tls
+
+
+class AgentRuntime:
+    def __init__(
+        self,
+        credentials: EnrolResponse,
+        core: AgentCore,
+        fetcher: MediaFetcher,
+        clock: Clock | None = None,
+        options: RuntimeOptions | None = None,
+        rng: random.Random | None = None,
+        hardware: Callable[[], dict[str, Any]] | None = None,
+        on_reboot: Callable[[], None] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.core = core
+        self.fetcher = fetcher
+        self.clock = clock or SystemClock()
+        self.options = options or RuntimeOptions()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.hardware = hardware or (lambda: {})
+        self.on_reboot = on_reboot
+        self.device_id = credentials.device_id
+        self.client: aiomqtt.Client | None = None
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self.acks_out: deque[CommandAck] = deque()
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_status_key: tuple[str, str | None] | None = None
+        self.published_batches = 0
+        core.on_change = self._changed
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until :meth:`shutdown` (or cancellation)."""
+        self._tasks = [
+            asyncio.create_task(self._connection_loop(), name=f"{self.device_id}-mqtt"),
+            asyncio.create_task(self._ticker(), name=f"{self.device_id}-tick"),
+            asyncio.create_task(self._sender(), name=f"{self.device_id}-send"),
+        ]
+        try:
+            await asyncio.gather(*self._tasks)
+        except asyncio.CancelledError:
+            pass
+
+    async def shutdown(self) -> None:
+        """Say goodbye (retained ``offline``) and stop."""
+        self._stopping = True
+        client = self.client
+        if client is not None and self.connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
+                await client.publish(presence_topic(self.device_id), PRESENCE_OFFLINE, qos=1, retain=True,
+                                     timeout=2)  # fmt: skip
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _changed(self) -> None:
+        self._wake.set()
+        self._flush.set()
+
+    # --- MQTT connection ------------------------------------------------------------------------------------
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.options.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    async def _connection_loop(self) -> None:
+        host, port, tls = parse_mqtt_url(self.credentials.mqtt_url)
+        backoff = self.options.backoff_initial_s
+        while not self._stopping:
+            try:
+                async with aiomqtt.Client(
+                    host,
+                    port,
+                    username=self.credentials.mqtt_username,
+                    password=self.credentials.mqtt_password,
+                    identifier=self.device_id,
+                    will=aiomqtt.Will(presence_topic(self.device_id), PRESENCE_OFFLINE, qos=1, retain=True),
+                    clean_session=False,
+                    keepalive=self.options.keepalive_s,
+                    timeout=self.options.publish_timeout_s,
+                    tls_context=self._tls_context() if tls else None,
+                    max_queued_outgoing_messages=1000,
+                ) as client:
+                    await client.subscribe([(topic, 1) for topic in self.credentials.subscriptions])
+                    await client.publish(presence_topic(self.device_id), PRESENCE_ONLINE, qos=1, retain=True)
+                    self.client = client
+                    self.connections += 1
+                    self.connected.set()
+                    self._last_status_key = None
+                    self._changed()
+                    backoff = self.options.backoff_initial_s
+                    log.info("%s: đã kết nối %s:%s", self.device_id, host, port)
+                    async for message in client.messages:
+                        await self._handle(str(message.topic), _payload_bytes(message.payload))
+            except aiomqtt.MqttError as exc:
+                log.info("%s: mất kết nối MQTT (%s)", self.device_id, exc)
+            finally:
+                self.connected.clear()
+                self.client = None
+            if self._stopping:
+                return
+            delay = backoff * self.rng.uniform(0.8, 1.2)
+            backoff = min(backoff * 2, self.options.backoff_max_s)
+            await asyncio.sleep(delay)
+
+    async def _handle(self, topic: str, payload: bytes) -> None:
+        now = self.clock.now()
+        try:
+            if topic == manifest_topic(self.device_id):
+                self.core.receive_manifest(payload, now)
+                self._prefetch_soon()
+                return
+            command = self.core.receive_command(topic, payload, now)
+            if command is None:
+                return
+            if command.action == "play":
+                params = command.play_params()
+                path = self.fetcher.cached_path(params.sha256)
+                if path is None:
+                    asyncio.create_task(self._fetch_then_play(command))  # noqa: RUF006 - finishes on its own
+                    return
+                self.core.execute(command, self.clock.now(), path)
+            elif command.action == "refresh_manifest":
+                self.core.execute(command, now)
+                asyncio.create_task(self.poll_manifest())  # noqa: RUF006
+            elif command.action == "reboot":
+                self.core.execute(command, now)
+                if self.on_reboot is not None:
+                    self.on_reboot()
+            else:
+                self.core.execute(command, now)
+        except Exception:  # a bad message must never stop the agent
+            log.exception("%s: lỗi khi xử lý tin trên %s", self.device_id, topic)
+
+    async def _fetch_then_play(self, command: Any) -> None:
+        params = command.play_params()
+        try:
+            path = await asyncio.to_thread(self.fetcher.fetch, params.media_url, params.sha256)
+        except MediaError as exc:
+            self.core.fail(command, self.clock.now(), exc.code)
+            return
+        self.core.execute(command, self.clock.now(), path)
+
+    def _prefetch_soon(self) -> None:
+        wanted = self.core.media_wanted(self.clock.now())
+        if wanted:
+            asyncio.create_task(self._prefetch(wanted))  # noqa: RUF006
+
+    async def _prefetch(self, entries: list[Any]) -> None:
+        for entry in entries:
+            try:
+                await asyncio.to_thread(self.fetcher.fetch, entry.media_url, entry.sha256)
+            except MediaError as exc:
+                log.warning("%s: không tải trước được %s: %s", self.device_id, entry.item_id, exc.message)
+
+    async def poll_manifest(self) -> None:
+        """Fetch the manifest over HTTPS (the safety net when the retained MQTT message is missed)."""
+        auth = (self.credentials.mqtt_username, self.credentials.mqtt_password)
+        try:
+            async with httpx.AsyncClient(timeout=30, verify=self.options.ca_file or True) as http:
+                response = await http.get(self.credentials.manifest_url, auth=auth)
+            if response.status_code == 200:
+                self.core.receive_manifest(response.content, self.clock.now())
+                self._prefetch_soon()
+            else:
+                log.warning("%s: lấy lịch phát qua HTTPS: HTTP %s", self.device_id, response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("%s: lấy lịch phát qua HTTPS thất bại: %s", self.device_id, exc)
+
+    # --- time: the core, heartbeats ---------------------------------------------------------------------------
+
+    def _next_heartbeat(self, now: dt.datetime) -> dt.datetime:
+        spread = self.options.heartbeat_s * self.options.jitter
+        return now + dt.timedelta(seconds=self.options.heartbeat_s + self.rng.uniform(-spread, spread))
+
+    async def _ticker(self) -> None:
+        now = self.clock.now()
+        # First heartbeat at a random point of the first period, so a fleet does not report in lock-step.
+        next_heartbeat = now + dt.timedelta(seconds=self.rng.uniform(0, self.options.heartbeat_s))
+        while True:
+            self._wake.clear()
+            now = self.clock.now()
+            deadline = self.core.tick(now)
+            status_due = now >= next_heartbeat
+            if status_due:
+                next_heartbeat = self._next_heartbeat(now)
+            await self._maybe_publish_status(now, force=status_due)
+            wake_at = min(t for t in (deadline, next_heartbeat) if t is not None)
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(wake_at))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+
+    async def _maybe_publish_status(self, now: dt.datetime, force: bool) -> None:
+        client = self.client
+        if client is None or not self.connected.is_set():
+            return
+        status = self.core.status(now, **self.hardware())
+        key = (status.state, status.current_item)
+        if not force and (not self.options.status_on_change or key == self._last_status_key):
+            return
+        self._last_status_key = key
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.publish(status_topic(self.device_id), encode(status), qos=0)
+
+    # --- acks and play logs ---------------------------------------------------------------------------------
+
+    async def _sender(self) -> None:
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            self.acks_out.extend(self.core.take_acks())
+            await self.connected.wait()
+            client = self.client
+            if client is None:
+                continue
+            try:
+                while self.acks_out:
+                    ack = self.acks_out[0]
+                    await client.publish(ack_topic(self.device_id), encode(ack), qos=1)
+                    self.acks_out.popleft()
+                while True:
+                    rows = self.core.store.oldest(self.options.batch_size)
+                    if not rows:
+                        break
+                    batch = PlayLogBatch(device_id=self.device_id, events=[event for _, event in rows])
+                    await client.publish(
+                        playlog_topic(self.device_id), encode(batch), qos=1
+                    )  # waits for PUBACK
+                    self.core.store.delete([key for key, _ in rows])
+                    self.published_batches += 1
+            except (TimeoutError, aiomqtt.MqttError) as exc:
+                log.info("%s: chưa gửi được, sẽ gửi lại sau khi kết nối lại (%s)", self.device_id, exc)
+                self._flush.set()
+                await asyncio.sleep(self.options.backoff_initial_s)
+
+
+def _payload_bytes(payload: Any) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return b"" if payload is None else str(payload).encode("utf-8")

@@ -1,0 +1,223 @@
+"""Many agents in one process: the null sink, realistic heartbeat jitter, one MQTT connection each.
+
+The server's ``loa simulate --devices N`` enrols N devices into a unit, then hands their enrolment responses here::
+
+    sim = Simulator(credentials, media_fetcher=NullFetcher(), clock=SystemClock()).start()
+    ...
+    sim.events(kind="start")     # every play-log event the simulated devices recorded
+    sim.stop()
+
+All agents share one asyncio loop in a background thread. Commands that reach many agents through one group
+publish are signature-checked once per payload (the replay guard stays per agent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from loa_agent.clock import Clock, SystemClock
+from loa_agent.core import AgentCore
+from loa_agent.media import MediaFetcher, NullFetcher
+from loa_agent.player import NullPlayer
+from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
+from loa_agent.runtime import AgentRuntime, RuntimeOptions
+from loa_protocol.messages import EnrolResponse, PlayLogEvent
+from loa_protocol.signing import ReplayGuard
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class SimulatedDevice:
+    credentials: EnrolResponse
+    core: AgentCore
+    runtime: AgentRuntime
+    player: NullPlayer
+
+    @property
+    def device_id(self) -> str:
+        return self.credentials.device_id
+
+
+@dataclass
+class Simulator:
+    credentials: Iterable[EnrolResponse | dict[str, Any]]
+    media_fetcher: MediaFetcher = field(default_factory=NullFetcher)
+    clock: Clock = field(default_factory=SystemClock)
+    options: RuntimeOptions = field(default_factory=RuntimeOptions)
+    seed: int = 0
+    state_dir: Path | None = None
+    connect_rate: float = 1000.0
+    keep_history: bool = True
+    firmware: str = "loa-sim 0.1"
+    hardware: Callable[[str, random.Random], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        self.devices: dict[str, SimulatedDevice] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._run_tasks: list[asyncio.Future[None]] = []
+        signature_cache: dict[tuple[str, bytes], bool] = {}
+        rng = random.Random(self.seed)  # noqa: S311 - simulation
+        for raw in self.credentials:
+            creds = raw if isinstance(raw, EnrolResponse) else EnrolResponse.model_validate(raw)
+            device_rng = random.Random(rng.random())  # noqa: S311 - simulation
+            store: PlayLogStore
+            if self.state_dir is not None:
+                directory = self.state_dir / creds.device_id
+                store = SqlitePlayLogStore(directory / "playlog.sqlite")
+                guard = ReplayGuard(directory / "replay.json")
+            else:
+                store, guard, directory = MemoryPlayLogStore(), ReplayGuard(), None
+            player = NullPlayer(keep=self.keep_history)
+            fetcher = self.media_fetcher
+            core = AgentCore(
+                device_id=creds.device_id,
+                public_key=creds.server_public_key,
+                player=player,
+                store=store,
+                guard=guard,
+                firmware=self.firmware,
+                state_dir=directory,
+                media_lookup=fetcher.cached_path,
+                keep_history=self.keep_history,
+                signature_cache=signature_cache,
+            )
+            hardware = self._hardware_for(creds.device_id, device_rng)
+            runtime = AgentRuntime(creds, core, fetcher, clock=self.clock, options=self.options, rng=device_rng,
+                                   hardware=hardware)  # fmt: skip
+            self.devices[creds.device_id] = SimulatedDevice(creds, core, runtime, player)
+
+    def _hardware_for(self, device_id: str, rng: random.Random) -> Callable[[], dict[str, Any]]:
+        if self.hardware is not None:
+            custom = self.hardware
+            return lambda: custom(device_id, rng)
+        lat, lon = 20.95 + rng.uniform(-0.05, 0.05), 107.08 + rng.uniform(-0.05, 0.05)
+        link = rng.choice(["4g", "4g", "4g", "wifi", "ethernet", "3g"])
+
+        def read() -> dict[str, Any]:
+            return {
+                "link": link,
+                "signal_dbm": rng.randint(-105, -60) if link in ("4g", "3g", "wifi") else None,
+                "lat": lat,
+                "lon": lon,
+                "power": "mains",
+                "temperature_c": round(rng.uniform(28, 48), 1),
+                "storage_free_mb": 4096,
+            }
+
+        return read
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self, wait_connected: float | None = 30.0) -> Simulator:
+        """Start every agent (connections are paced at ``connect_rate`` per second); with ``wait_connected``,
+        wait up to that many seconds for all of them to be connected."""
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="loa-simulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self.call(self._start_all())
+        if wait_connected:
+            self.wait_for(lambda: self.connected_count() == len(self.devices), wait_connected,
+                          "không phải mọi thiết bị mô phỏng đều kết nối được")  # fmt: skip
+        return self
+
+    async def _start_all(self) -> None:
+        pause = 1.0 / self.connect_rate if self.connect_rate > 0 else 0.0
+        for i, device in enumerate(self.devices.values()):
+            self._run_tasks.append(asyncio.ensure_future(device.runtime.run()))
+            if pause and i % 50 == 49:
+                await asyncio.sleep(pause * 50)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        try:
+            self.call(self._stop_all(), timeout=60)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop = None
+            for device in self.devices.values():
+                if isinstance(device.core.store, SqlitePlayLogStore):
+                    device.core.store.close()
+
+    async def _stop_all(self) -> None:
+        await asyncio.gather(*(d.runtime.shutdown() for d in self.devices.values()), return_exceptions=True)
+        for task in self._run_tasks:
+            task.cancel()
+        await asyncio.gather(*self._run_tasks, return_exceptions=True)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- helpers for tests and benchmarks -------------------------------------------------------------------
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run ``coro`` in the simulator's loop and return its result."""
+        assert self._loop is not None, "Simulator.start() trước"
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def wake(self) -> None:
+        """Make every agent re-read the clock now (after a :class:`ManualClock` jump)."""
+        if self._loop is not None:
+            for device in self.devices.values():
+                self._loop.call_soon_threadsafe(device.runtime._wake.set)
+
+    def connected_count(self) -> int:
+        return sum(1 for d in self.devices.values() if d.runtime.connected.is_set())
+
+    def events(self, device_id: str | None = None, kind: str | None = None) -> list[PlayLogEvent]:
+        """Play-log events recorded by the simulated devices (needs ``keep_history``), in order per device."""
+        devices = [self.devices[device_id]] if device_id else list(self.devices.values())
+        return [e for d in devices for e in list(d.core.history) if kind is None or e.kind == kind]
+
+    def pending_logs(self) -> int:
+        """Play-log events recorded but not yet acknowledged by the broker."""
+        return sum(d.core.store.count() for d in self.devices.values())
+
+    def refusals(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for device in self.devices.values():
+            for reason, count in device.core.refusals.items():
+                total[reason] = total.get(reason, 0) + count
+        return total
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0, message: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise TimeoutError(message or "điều kiện không xảy ra trong thời gian chờ")
+
+
+def load_credentials(path: Path) -> list[EnrolResponse]:
+    """A JSON file holding a list of enrolment responses (what ``loa simulate`` writes)."""
+    data = json.loads(Path(path).read_text("utf-8"))
+    return [EnrolResponse.model_validate(item) for item in data]
