@@ -13,7 +13,9 @@ from loa.accounts.access import scope_roots
 NAVIGATION = [
     ("dashboard", _("Tổng quan"), reverse_lazy("console:dashboard")),
     ("units", _("Đơn vị"), reverse_lazy("console:units")),
-    ("bulletins", _("Bản tin"), reverse_lazy("console:area", args=["bulletins"])),
+    ("bulletins", _("Bản tin"), reverse_lazy("content:library")),
+    ("bulletin_inbox", _("Hộp thư bản tin"), reverse_lazy("content:inbox")),
+    ("bulletin_approvals", _("Chờ duyệt"), reverse_lazy("content:approvals")),
     ("loudspeakers", _("Cụm loa"), reverse_lazy("console:area", args=["loudspeakers"])),
     ("schedules", _("Lịch phát"), reverse_lazy("console:area", args=["schedules"])),
     ("boards", _("Bảng tin điện tử"), reverse_lazy("console:area", args=["boards"])),

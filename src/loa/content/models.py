@@ -111,7 +111,14 @@ class Bulletin(models.Model):
     valid_from = models.DateTimeField(_("hiệu lực từ"), null=True, blank=True)
     valid_until = models.DateTimeField(_("hiệu lực đến"), null=True, blank=True)
     extras = models.JSONField(_("thông tin chi tiết"), default=list, blank=True)
-    audio_asset_id = models.BigIntegerField(_("tệp âm thanh"), null=True, blank=True)
+    audio_asset = models.ForeignKey(
+        "media.MediaAsset",
+        verbose_name=_("tệp âm thanh"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bulletins",
+    )
 
     state = models.CharField(_("trạng thái"), max_length=16, choices=State.choices, default=State.DRAFT)
     version = models.PositiveIntegerField(_("phiên bản"), default=1)
@@ -263,7 +270,7 @@ class Attachment(models.Model):
 
     bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    asset_id = models.BigIntegerField()
+    asset = models.ForeignKey("media.MediaAsset", on_delete=models.PROTECT, related_name="attachments")
     title = models.CharField(max_length=300, blank=True)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField(auto_now_add=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import importlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -267,15 +266,18 @@ def _check_consistency(b: Bulletin) -> None:
         raise _err("relay_source", "relay_source_required", "Bản tin tiếp âm phải có nguồn tiếp âm.")
 
 
-def _check_asset(asset_id: Any) -> int:
+def _check_asset(asset_id: Any, field: str = "audio_asset_id", kind: str = "audio") -> int:
+    from loa.media.models import MediaAsset
+
     if not isinstance(asset_id, int) or isinstance(asset_id, bool) or asset_id <= 0:
-        raise _err("audio_asset_id", "asset_invalid", "Mã tệp âm thanh không hợp lệ.")
-    try:
-        from loa.media.models import MediaAsset
-    except ImportError:  # the media pipeline is not installed yet: accept the id as given
-        return int(asset_id)
-    if not MediaAsset.objects.filter(pk=asset_id).exists():
-        raise _err("audio_asset_id", "asset_not_found", "Không tìm thấy tệp âm thanh đã chọn.")
+        raise _err(field, "asset_invalid", "Mã tệp không hợp lệ.")
+    asset = MediaAsset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        raise _err(field, "asset_not_found", "Không tìm thấy tệp đã chọn trong thư viện.")
+    if kind and asset.kind != kind:
+        raise _err(
+            field, "asset_kind_invalid", f"Tệp đã chọn không phải là {asset.Kind(kind).label.lower()}."
+        )
     return int(asset_id)
 
 
@@ -908,7 +910,7 @@ def do_attach(
         )
     if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
         raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
-    asset_id = _check_asset(asset_id)
+    asset_id = _check_asset(asset_id, "asset_id", kind)
     with transaction.atomic():
         att = Attachment.objects.create(
             bulletin=b, kind=kind, asset_id=asset_id, title=" ".join(title.split())[:300], added_by=actor
@@ -933,19 +935,33 @@ def do_make_audio(
     text = bulletin.read_as or "\n".join(p for p in (bulletin.title, bulletin.body or bulletin.summary) if p)
     if not text.strip():
         raise _err("body", "body_required", "Bản tin chưa có nội dung để đọc thành âm thanh.")
-    # the TTS service synthesizes through the media pipeline (normalization, loudness, MP3) and returns the asset
-    tts_services: Any = importlib.import_module("loa.tts.services")
+    # The TTS service normalizes and synthesizes through the media pipeline (loudness, mono MP3); the clip is
+    # then filed in the unit's media library so the bulletin points at an ordinary audio asset.
+    from loa.media.audio import MediaRejected
+    from loa.media.services import do_ingest_file
+    from loa.tts.engines import TtsError
+    from loa.tts.services import clip_file, do_synthesize
+
     try:
-        asset = tts_services.do_synthesize(text, actor=actor, unit=bulletin.origin_unit, request=request)
-    except Exception as exc:
-        message = getattr(exc, "message", None)
-        if message:
-            raise BulletinError(getattr(exc, "code", "tts_failed"), str(message), 400) from exc
-        raise
-    duration = getattr(asset, "duration_s", None)
+        clip = do_synthesize(
+            text,
+            actor=actor,
+            read_as=bulletin.read_as or None,
+            unit=bulletin.origin_unit,
+            request=request,
+        )
+        asset = do_ingest_file(
+            clip_file(clip),
+            unit=bulletin.origin_unit,
+            actor=actor,
+            original_name=f"ban-tin-{bulletin.pk}-v{bulletin.version}.mp3",
+            request=request,
+        )
+    except (TtsError, MediaRejected) as exc:
+        raise BulletinError(exc.code, exc.message, 400) from exc
     data: dict[str, Any] = {"audio_asset_id": asset.pk}
-    if duration:
-        data["duration_s"] = round(float(duration))
+    if asset.duration_s:
+        data["duration_s"] = max(1, round(float(asset.duration_s)))
     return do_update_bulletin(bulletin, data, actor=actor, token=token, request=request)
 
 

@@ -1,6 +1,21 @@
-"""Console pages of this domain (included by loa.urls)."""
+"""Console pages for bulletins (included at /bulletins/ by loa.urls)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from loa.content import views
 
 app_name = "content"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.library, name="library"),
+    path("new/", views.create, name="create"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:item_id>/<slug:name>/", views.feed_action, name="feed_action"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("<int:bulletin_id>/", views.detail, name="detail"),
+    path("<int:bulletin_id>/edit/", views.edit, name="edit"),
+    path("<int:bulletin_id>/transition/", views.transition, name="transition"),
+    path("<int:bulletin_id>/comment/", views.comment, name="comment"),
+    path("<int:bulletin_id>/audio/", views.make_audio, name="audio"),
+    path("<int:bulletin_id>/share/", views.share, name="share"),
+    path("<int:bulletin_id>/replace/", views.replace, name="replace"),
+]

@@ -1,0 +1,75 @@
+// Bulletin editor: live preview, "read as" from the TTS normalizer, and a TTS preview ("Nghe thử").
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("bulletin-form");
+  if (!form) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  const status = $("tts-status");
+  const readAs = $("f-read-as");
+  const audio = $("tts-audio");
+
+  const sync = () => {
+    $("pv-title").textContent = $("f-title").value;
+    $("pv-summary").textContent = $("f-summary").value;
+    $("pv-body").textContent = $("f-body").value;
+  };
+  ["f-title", "f-summary", "f-body"].forEach((id) => $(id).addEventListener("input", sync));
+
+  const sourceText = () => [$("f-title").value, $("f-body").value || $("f-summary").value]
+    .filter((s) => s.trim()).join(".\n");
+
+  const post = async (url, body) => {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      let message = "Không thực hiện được (mã " + response.status + ").";
+      try { message = (await response.json()).error.message || message; } catch (e) { /* not JSON */ }
+      throw new Error(message);
+    }
+    return response;
+  };
+
+  const normalize = async () => {
+    const text = sourceText();
+    if (!text) { status.textContent = "Hãy nhập tiêu đề hoặc nội dung trước."; return false; }
+    status.textContent = "Đang chuẩn hóa…";
+    const data = await (await post(form.dataset.normalizeUrl, { text })).json();
+    readAs.value = data.read_as ?? "";
+    status.textContent = "Đã điền “đọc là”. Sửa nếu máy đọc sai.";
+    return true;
+  };
+
+  $("btn-normalize").addEventListener("click", async () => {
+    try { await normalize(); } catch (e) { status.textContent = e.message; }
+  });
+
+  $("btn-preview").addEventListener("click", async () => {
+    try {
+      if (!readAs.value.trim() && !(await normalize())) return;
+      status.textContent = "Đang tạo âm thanh…";
+      const response = await post(form.dataset.previewUrl, {
+        unit: form.dataset.unit, text: sourceText(), read_as: readAs.value,
+      });
+      const type = response.headers.get("Content-Type") || "";
+      let src;
+      if (type.startsWith("audio/")) {
+        src = URL.createObjectURL(await response.blob());
+      } else {
+        const data = await response.json();
+        src = data.url || data.audio_url || data.src;
+      }
+      audio.hidden = false;
+      audio.src = src;
+      audio.addEventListener("loadedmetadata", () => {
+        status.textContent = "Nghe thử: " + Math.round(audio.duration) + " giây.";
+      }, { once: true });
+      audio.play().catch(() => { /* autoplay may be blocked: the controls are there */ });
+    } catch (e) {
+      status.textContent = e.message;
+    }
+  });
+});

@@ -1,0 +1,412 @@
+"""Console pages for bulletins: library, editor, bulletin page, inbox, approval queue.
+
+Pages authorise through :mod:`loa.accounts.access` (via :func:`loa.content.services.access_bulletin` and
+``access_unit``) and change state only through the ``do_*`` functions of :mod:`loa.content.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from loa.accounts.access import access_unit, can
+from loa.api.errors import ApiError
+from loa.console.current import current_unit
+from loa.content import services
+from loa.content.api import approval_queue_for, filter_library, inbox_items
+from loa.content.models import (
+    Bulletin,
+    BulletinVersion,
+    ContentType,
+    FeedItem,
+    Field,
+    Language,
+    Priority,
+    State,
+)
+from loa.units.models import Level, Unit
+
+FORM_FIELDS = [
+    "title",
+    "summary",
+    "body",
+    "read_as",
+    "field",
+    "content_type",
+    "priority",
+    "author_name",
+    "author_pen_name",
+    "author_email",
+    "news_source",
+    "relay_source",
+    "language",
+]
+INT_FIELDS = ("field", "content_type", "priority")
+
+
+def _int_or_raw(value: str) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _dt_or_none(value: str) -> Any:
+    value = (value or "").strip()
+    return value or None
+
+
+def _form_data(request: HttpRequest) -> dict[str, Any]:
+    post = request.POST
+    data: dict[str, Any] = {}
+    for name in FORM_FIELDS:
+        if name in post:
+            data[name] = _int_or_raw(post[name]) if name in INT_FIELDS else post[name]
+    data["is_relay"] = post.get("is_relay") == "on"
+    for name in ("valid_from", "valid_until"):
+        if name in post:
+            data[name] = _dt_or_none(post[name])
+    if post.get("duration_s", "").strip():
+        data["duration_s"] = _int_or_raw(post["duration_s"].strip())
+    elif "duration_s" in post:
+        data["duration_s"] = None
+    names, values = post.getlist("extra_name"), post.getlist("extra_value")
+    data["extras"] = [
+        {"name": n, "value": v} for n, v in zip(names, values, strict=False) if n.strip() or v.strip()
+    ]
+    data["receivers"] = post.getlist("receivers")
+    return data
+
+
+def _receiver_choices(origin: Unit) -> list[Unit]:
+    """The units a bulletin of ``origin`` may target: itself and its children (communes or zones)."""
+    return [origin, *origin.children.filter(is_active=True).order_by("name")]
+
+
+def _local_input(value: dt.datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _editor_context(origin: Unit, values: dict[str, Any], bulletin: Bulletin | None) -> dict[str, Any]:
+    return {
+        "origin": origin,
+        "bulletin": bulletin,
+        "v": values,
+        "fields": Field.choices,
+        "content_types": ContentType.choices,
+        "priorities": Priority.choices,
+        "languages": Language.choices,
+        "receiver_choices": _receiver_choices(origin),
+        "selected": set(values.get("receivers") or []),
+        "extras": (values.get("extras") or []) + [{"name": "", "value": ""}],
+    }
+
+
+def _values_of(b: Bulletin) -> dict[str, Any]:
+    values = services.snapshot(b)
+    values["valid_from"] = _local_input(b.valid_from)
+    values["valid_until"] = _local_input(b.valid_until)
+    return values
+
+
+@login_required
+@require_GET
+def library(request: HttpRequest) -> HttpResponse:
+    unit = current_unit(request)
+    qs = services.visible_bulletins(request.user).select_related("origin_unit")
+    services.expire_due()
+    params = request.GET
+    try:
+        qs = filter_library(
+            qs,
+            q=params.get("q", "").strip()[:200] or None,
+            field=_int_or_none(params.get("field")),
+            content_type=_int_or_none(params.get("content_type")),
+            priority=_int_or_none(params.get("priority")),
+            state=params.get("state") or None,
+            unit=params.get("origin") or None,
+            date_from=_date_or_none(params.get("date_from")),
+            date_to=_date_or_none(params.get("date_to")),
+        )
+    except ApiError as exc:
+        messages.error(request, exc.message)
+        qs = qs.none()
+    page = Paginator(qs.order_by("-produced_at", "-pk"), 30).get_page(params.get("page"))
+    return render(
+        request,
+        "content/library.html",
+        {
+            "page": page,
+            "unit": unit,
+            "p": params,
+            "fields": Field.choices,
+            "content_types": ContentType.choices,
+            "priorities": Priority.choices,
+            "states": State.choices,
+            "can_write": unit is not None and can(request.user, unit, "bulletin.edit"),
+        },
+    )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    origin = current_unit(request)
+    if origin is None:
+        raise Http404("Chưa chọn đơn vị.")
+    access_unit(request.user, origin, "bulletin.edit")
+    if request.method == "POST":
+        data = _form_data(request)
+        try:
+            b = services.do_create_bulletin(origin, data, actor=request.user, request=request)
+        except services.BulletinError as exc:
+            messages.error(request, exc.message)
+            return render(request, "content/editor.html", _editor_context(origin, data, None), status=400)
+        messages.success(request, "Đã lưu bản nháp.")
+        return redirect("content:detail", bulletin_id=b.pk)
+    values = {
+        "field": Field.GENERAL,
+        "content_type": ContentType.TEXT,
+        "priority": Priority.NORMAL,
+        "language": Language.VIE,
+        "author_name": getattr(request.user, "full_name", "") or request.user.get_username(),
+    }
+    return render(request, "content/editor.html", _editor_context(origin, values, None))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    if request.method == "POST":
+        data = _form_data(request)
+        try:
+            services.do_update_bulletin(b, data, actor=request.user, request=request)
+        except services.BulletinError as exc:
+            messages.error(request, exc.message)
+            return render(request, "content/editor.html", _editor_context(b.origin_unit, data, b), status=400)
+        b.refresh_from_db()
+        if b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
+            messages.warning(request, "Đã lưu. Nội dung thay đổi nên bản tin phải được duyệt lại.")
+        else:
+            messages.success(request, "Đã lưu.")
+        return redirect("content:detail", bulletin_id=b.pk)
+    return render(request, "content/editor.html", _editor_context(b.origin_unit, _values_of(b), b))
+
+
+def _bulletin(request: HttpRequest, bulletin_id: int, action: str = "bulletin.view") -> Bulletin:
+    services.expire_due(ids=[bulletin_id])
+    try:
+        return services.access_bulletin(request.user, bulletin_id, action)
+    except services.BulletinNotFound:
+        raise Http404("Không tìm thấy bản tin.") from None
+
+
+def asset_url(asset_id: int | None) -> str:
+    """Where the browser fetches a media asset's processed audio (served by the media API, with Range)."""
+    return f"/api/v1/media/{asset_id}/audio" if asset_id else ""
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id)
+    versions = list(
+        BulletinVersion.objects.filter(bulletin=b).select_related("created_by").order_by("-number")
+    )
+    diff_html = ""
+    diff_of = _int_or_none(request.GET.get("diff"))
+    by_number = {v.number: v for v in versions}
+    if diff_of and diff_of in by_number and diff_of - 1 in by_number:
+        _unified, table = services.diff_versions(by_number[diff_of - 1], by_number[diff_of])
+        diff_html = mark_safe(table)  # noqa: S308 - difflib escapes the compared text
+    step = services.current_step(b) if b.state == State.SUBMITTED else None
+    unit = b.origin_unit
+    can_edit = can(request.user, unit, "bulletin.edit") and b.state in (
+        State.DRAFT,
+        State.SUBMITTED,
+        State.APPROVED,
+    )
+    my_items = [
+        i
+        for i in FeedItem.objects.filter(bulletin=b).select_related("unit")
+        if can(request.user, i.unit, "bulletin.view")
+    ]
+    return render(
+        request,
+        "content/detail.html",
+        {
+            "b": b,
+            "receivers": b.receivers.order_by("path"),
+            "prov": services.provenance(b),
+            "versions": versions,
+            "diff_html": diff_html,
+            "diff_of": diff_of,
+            "step": step,
+            "actions": services.available_transitions(b, request.user),
+            "comments": b.comments.select_related("author"),
+            "can_edit": can_edit,
+            "can_comment": any(
+                can(request.user, unit, a) for a in ("bulletin.edit", "bulletin.review", "bulletin.approve")
+            ),
+            "can_share": can(request.user, unit, "bulletin.edit")
+            and unit.level == Level.COMMUNE
+            and b.state in (State.APPROVED, State.PUBLISHED),
+            "can_replace": can(request.user, unit, "bulletin.edit")
+            and b.state in (State.SUBMITTED, State.APPROVED, State.PUBLISHED),
+            "audio_url": asset_url(b.audio_asset_id),
+            "feed_items": my_items,
+            "extras": b.extras or [],
+        },
+    )
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id)
+    name = request.POST.get("name", "")
+    t = services.TRANSITIONS.get(name)
+    if t is None or not t.public:
+        messages.error(request, "Thao tác không hợp lệ.")
+        return redirect("content:detail", bulletin_id=b.pk)
+    try:
+        services.do_transition(
+            b, name, actor=request.user, note=request.POST.get("note", ""), request=request
+        )
+        messages.success(request, f"Đã thực hiện: {t.label}.")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return redirect("content:detail", bulletin_id=b.pk)
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id)
+    try:
+        services.do_add_comment(b, request.POST.get("text", ""), actor=request.user, request=request)
+        messages.success(request, "Đã gửi bình luận.")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("content:detail", args=[b.pk]) + "#comments")
+
+
+@login_required
+@require_POST
+def make_audio(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    try:
+        services.do_make_audio(b, actor=request.user, request=request)
+        messages.success(request, "Đã tạo âm thanh từ văn bản.")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return redirect("content:detail", bulletin_id=b.pk)
+
+
+@login_required
+@require_POST
+def share(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    try:
+        services.do_share_up(b, actor=request.user, note=request.POST.get("note", ""), request=request)
+        messages.success(request, "Đã đề xuất bản tin lên tỉnh.")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return redirect("content:detail", bulletin_id=b.pk)
+
+
+@login_required
+@require_POST
+def replace(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    try:
+        new = services.do_copy_as_replacement(b, actor=request.user, request=request)
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+        return redirect("content:detail", bulletin_id=b.pk)
+    messages.success(request, "Đã tạo bản tin thay thế (bản nháp).")
+    return redirect("content:edit", bulletin_id=new.pk)
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    unit = current_unit(request)
+    if unit is None:
+        raise Http404("Chưa chọn đơn vị.")
+    access_unit(request.user, unit, "bulletin.view")
+    state = request.GET.get("state") or None
+    try:
+        qs = inbox_items(unit, state=state)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+        qs = inbox_items(unit)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "content/inbox.html",
+        {
+            "page": page,
+            "unit": unit,
+            "state": state or "",
+            "states": FeedItem.State.choices,
+            "can_take": can(request.user, unit, "bulletin.take"),
+            "can_republish": can(request.user, unit, "bulletin.edit"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def feed_action(request: HttpRequest, item_id: int, name: str) -> HttpResponse:
+    action = "bulletin.edit" if name == "republish" else "bulletin.view"
+    try:
+        item = services.access_feed_item(request.user, item_id, action)
+    except services.BulletinError:
+        raise Http404("Không tìm thấy bản tin trong hộp thư.") from None
+    try:
+        if name == "republish":
+            copy = services.do_republish(item, actor=request.user, request=request)
+            messages.success(request, "Đã tạo bản nháp của tỉnh từ bản tin xã đề xuất.")
+            return redirect("content:edit", bulletin_id=copy.pk)
+        if name not in services.FEED_TRANSITIONS:
+            raise Http404()
+        services.do_feed_transition(
+            item, name, actor=request.user, note=request.POST.get("note", ""), request=request
+        )
+        messages.success(request, "Đã nhận bản tin." if name == "take" else "Đã từ chối bản tin.")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return redirect("content:inbox")
+
+
+@login_required
+@require_GET
+def approvals(request: HttpRequest) -> HttpResponse:
+    items = approval_queue_for(request.user)
+    return render(request, "content/approvals.html", {"items": items})
