@@ -1,0 +1,159 @@
+"""Console pages of the media library: upload or record, follow processing, listen, see the waveform.
+
+Every view authorises through ``access_*`` (:mod:`loa.accounts.access`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from loa.accounts.access import access_system, access_unit, access_unit_code, access_units, can
+from loa.console.current import current_unit
+from loa.jobs.models import Job
+from loa.media import services
+from loa.media.api import receive_upload
+from loa.media.audio import WAVEFORM_POINTS, MediaRejected, setting
+from loa.media.files import file_response
+from loa.media.models import MediaAsset
+
+
+def _access_asset(request: HttpRequest, asset_id: int) -> MediaAsset:
+    asset = MediaAsset.objects.select_related("unit").filter(pk=asset_id).first()
+    if asset is None:
+        raise Http404("Không tìm thấy tệp trong thư viện.")
+    if asset.unit is None:
+        access_system(request.user, "media.view")
+    else:
+        access_unit(request.user, asset.unit, "media.view")
+    return asset
+
+
+def _access_job(request: HttpRequest, job_id: int) -> Job:
+    job = Job.objects.select_related("unit").filter(pk=job_id, kind=services.JOB_KIND).first()
+    if job is None:
+        raise Http404("Không tìm thấy tác vụ.")
+    if job.unit is None:
+        access_system(request.user, "media.view")
+    else:
+        access_unit(request.user, job.unit, "media.view")
+    return job
+
+
+def waveform_svg_points(values: list[float], width: int = WAVEFORM_POINTS, height: int = 60) -> str:
+    """The waveform as a symmetric polygon (``points`` of an SVG polygon) in a ``width``×``height`` box."""
+    if not values:
+        return ""
+    n = len(values)
+    mid = height / 2
+    step = width / max(1, n - 1)
+    top = [f"{i * step:.1f},{mid - max(0.01, min(1.0, v)) * mid:.1f}" for i, v in enumerate(values)]
+    bottom = [
+        f"{i * step:.1f},{mid + max(0.01, min(1.0, v)) * mid:.1f}"
+        for i, v in reversed(list(enumerate(values)))
+    ]
+    return " ".join(top + bottom)
+
+
+@login_required
+@require_GET
+def library(request: HttpRequest) -> HttpResponse:
+    unit = current_unit(request)
+    units = access_units(request.user, "media.view")
+    qs = MediaAsset.objects.select_related("unit").filter(unit__in=units)
+    if unit is not None:
+        qs = qs.filter(unit__path__startswith=unit.path)
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        qs = qs.filter(original_name__icontains=q)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    upload_units = list(access_units(request.user, "media.upload").filter(is_active=True, level__lte=2)[:500])
+    context: dict[str, Any] = {
+        "page": page,
+        "q": q,
+        "unit": unit,
+        "upload_units": upload_units,
+        "can_upload": unit is not None and can(request.user, unit, "media.upload"),
+        "max_mb": int(setting("LOA_MEDIA_MAX_BYTES")) // (1024 * 1024),
+        "max_minutes": int(setting("LOA_MEDIA_MAX_DURATION_S")) // 60,
+    }
+    return render(request, "media/library.html", context)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """Receive a file (picked or recorded in the browser); answer with the progress fragment (htmx) or page."""
+    try:
+        unit = access_unit_code(request.user, request.POST.get("unit_code", ""), "media.upload")
+        job = receive_upload(request, unit)
+    except MediaRejected as exc:
+        status = 413 if exc.code == "too_large" else 400
+        context = {"error": exc.message, "code": exc.code}
+        if request.headers.get("HX-Request"):
+            return render(request, "media/_job.html", context, status=200)
+        return render(request, "media/job.html", context, status=status)
+    if request.headers.get("HX-Request"):
+        return render(request, "media/_job.html", {"job": job, **_job_context(job)})
+    return redirect("media:job", job_id=job.pk)
+
+
+def _job_context(job: Job) -> dict[str, Any]:
+    result = job.result or {}
+    asset = None
+    if job.state == Job.State.DONE and result.get("asset_id"):
+        asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
+    error = None
+    if job.state == Job.State.FAILED:
+        error = (result.get("error") or {}).get("message") or job.message or "Xử lý tệp thất bại."
+    return {
+        "job": job,
+        "asset": asset,
+        "error": error,
+        "running": job.state in (Job.State.QUEUED, Job.State.RUNNING),
+    }
+
+
+@login_required
+@require_GET
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    found = _access_job(request, job_id)
+    template = "media/_job.html" if request.headers.get("HX-Request") else "media/job.html"
+    return render(request, template, _job_context(found))
+
+
+@login_required
+@require_GET
+def asset(request: HttpRequest, asset_id: int) -> HttpResponse:
+    found = _access_asset(request, asset_id)
+    context = {
+        "asset": found,
+        "points": waveform_svg_points(list(found.waveform or [])),
+        "wave_width": WAVEFORM_POINTS,
+        "file_exists": services.asset_file_path(found).is_file(),
+    }
+    return render(request, "media/asset.html", context)
+
+
+@require_GET
+def file(request: HttpRequest, sha256: str) -> HttpResponseBase:
+    """The processed audio by content address: ``/media/files/<sha256>.mp3``.
+
+    A capability URL: whoever holds the 64-hex address may fetch the bytes, without a session (devices fetch
+    their schedule's media this way; the address is only handed out to authorised users and enrolled
+    devices, and 256 bits cannot be guessed). Only content that belongs to a library asset is served.
+    """
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise Http404("Không có tệp này.")
+    if not MediaAsset.objects.filter(sha256=sha256).exists():
+        raise Http404("Không có tệp này.")
+    path = services.store_root() / sha256[:2] / sha256[2:4] / f"{sha256}.mp3"
+    if not path.is_file():
+        raise Http404("Không có tệp này.")
+    return file_response(request, path, "audio/mpeg", immutable=True)
