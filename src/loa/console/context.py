@@ -16,6 +16,7 @@ NAVIGATION = [
     ("bulletins", _("Bản tin"), reverse_lazy("content:library")),
     ("bulletin_inbox", _("Hộp thư bản tin"), reverse_lazy("content:inbox")),
     ("bulletin_approvals", _("Chờ duyệt"), reverse_lazy("content:approvals")),
+    ("media", _("Thư viện âm thanh"), reverse_lazy("media:library")),
     ("loudspeakers", _("Cụm loa"), reverse_lazy("fleet:list")),
     ("schedules", _("Lịch phát"), reverse_lazy("console:area", args=["schedules"])),
     ("boards", _("Bảng tin điện tử"), reverse_lazy("console:area", args=["boards"])),
