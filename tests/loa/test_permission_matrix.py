@@ -60,7 +60,20 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
     "bulletin_id": lambda w: _b_bulletin(w).pk,
     "item_id": lambda w: _b_bulletin(w).feed_items.get().pk,
     "number": lambda w: 1,
+    "clip_id": lambda w: _b_clip(w).pk,
 }
+
+
+def _b_clip(w: World) -> Any:
+    """A text-to-speech clip made for commune B."""
+    from loa.tts.models import SpeechClip
+
+    if "clip" not in w.extra:
+        w.extra["clip"] = SpeechClip.objects.create(
+            unit=w.tree["b"], text="Cao Xanh", read_as="Cao Xanh", voice="north", speed=140, engine="espeak-ng",
+            sha256="0" * 64, path="audio/none.mp3", duration_s=1.0, loudness_lufs=-16.0, created_by=w.b_user,
+        )  # fmt: skip
+    return w.extra["clip"]
 
 
 def _b_bulletin(w: World) -> Any:
