@@ -103,7 +103,7 @@ def device_map(request: HttpRequest) -> HttpResponse:
 def map_data(request: HttpRequest) -> JsonResponse:
     """Markers (devices with a position, or the last position they reported) and commune labels."""
     access_anywhere(request.user, "device.view")
-    qs, unit = _scoped_devices(request)
+    qs, _unit = _scoped_devices(request)
     markers = []
     communes: dict[str, list[tuple[float, float]]] = {}
     for d in qs.values("device_id", "name", "online", "latitude", "longitude", "last_status", "unit__path"):
