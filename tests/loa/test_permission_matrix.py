@@ -34,6 +34,7 @@ PUBLIC_NAMES = {
     "set_language",
     "api:openapi-json",
     "api:openapi-view",
+    "media:file",  # content-addressed capability URL for devices (docs/media.md)
 }
 # API operations that authenticate by other means (a one-time code in the body) rather than a session/token.
 PUBLIC_API = {("post", "/api/v1/fleet/enrol")}
@@ -61,7 +62,33 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
     "item_id": lambda w: _b_bulletin(w).feed_items.get().pk,
     "number": lambda w: 1,
     "clip_id": lambda w: _b_clip(w).pk,
+    "asset_id": lambda w: _b_asset(w).pk,
+    "sha256": lambda w: _b_asset(w).sha256,
+    "job_id": lambda w: _b_media_job(w).pk,
 }
+
+
+def _b_asset(w: World) -> Any:
+    """An audio asset of commune B's library (its file need not exist for the checks)."""
+    from loa.media.models import MediaAsset
+
+    if "asset" not in w.extra:
+        w.extra["asset"] = MediaAsset.objects.create(
+            unit=w.tree["b"], sha256="b" * 64, original_sha256="c" * 64, original_name="Cao Xanh.mp3",
+            duration_s=1.0, created_by=w.b_user,
+        )  # fmt: skip
+    return w.extra["asset"]
+
+
+def _b_media_job(w: World) -> Any:
+    """An upload-processing job of commune B."""
+    from loa.jobs.models import Job
+
+    if "media_job" not in w.extra:
+        w.extra["media_job"] = Job.objects.create(
+            kind="media.ingest", unit=w.tree["b"], created_by=w.b_user, message="Cao Xanh"
+        )
+    return w.extra["media_job"]
 
 
 def _b_clip(w: World) -> Any:
