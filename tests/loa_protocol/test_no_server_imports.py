@@ -11,6 +11,8 @@ import loa_protocol, loa_agent
 names = []
 for package in (loa_protocol, loa_agent):
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if info.name.endswith(".__main__"):
+            continue
         importlib.import_module(info.name)
         names.append(info.name)
 bad = sorted(m for m in sys.modules if m in ("django", "loa") or m.startswith(("django.", "loa.")))

@@ -1,0 +1,3 @@
+from loa_agent.cli import main
+
+main()
