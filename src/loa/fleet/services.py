@@ -221,7 +221,12 @@ def do_enrol(req: EnrolRequest, *, request: Any = None) -> EnrolResponse:
             },
         )
         transaction.on_commit(lambda: broker.write_broker_files())
-    codes = list(broker.unit_codes_of(unit.path))
+    return credentials_for(device, password)
+
+
+def credentials_for(device: Device, password: str) -> EnrolResponse:
+    """What a device receives at enrolment (the password is only ever known here, never stored)."""
+    codes = list(broker.unit_codes_of(device.unit.path))
     media_base, manifest_url = _device_urls(device.device_id)
     return EnrolResponse(
         device_id=device.device_id,
