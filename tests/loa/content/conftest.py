@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from tests.loa.content.helpers import PEOPLE, Api, People  # type: ignore[import-not-found]
 
 from loa.accounts.models import User
 from loa.units.models import Unit
+from tests.loa.content.helpers import PEOPLE, Api, People  # type: ignore[import-not-found]
 
 
 @pytest.fixture

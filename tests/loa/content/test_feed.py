@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
 from loa.content.models import BroadcastHandoff, Bulletin
+from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
 
 def publish_from_province(people: People, receivers: list[str], **extra: Any) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
 from loa.content.models import Bulletin
+from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
 BAD_CREATE = [
     ({"title": ""}, 400, "title_required", "Tiêu đề không được để trống"),
@@ -90,9 +90,8 @@ def test_library_filters(people: People) -> None:
 
 
 def test_approval_policy_validation(people: People, make_user: Any, client_for: Any) -> None:
-    from tests.loa.content.helpers import Api  # type: ignore[import-not-found]
-
     from loa.accounts.roles import Role
+    from tests.loa.content.helpers import Api  # type: ignore[import-not-found]
 
     admin_user = make_user("qt-tinh", Role.PROVINCE_ADMIN, people.tree["province"])
     admin = Api(client_for(admin_user), admin_user)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from tests.loa.content.helpers import Api, People, notice  # type: ignore[import-not-found]
 
 from loa.accounts.models import RoleAssignment, User
 from loa.accounts.roles import Role
 from loa.audit.models import AuditEntry
+from tests.loa.content.helpers import Api, People, notice  # type: ignore[import-not-found]
 
 # How to bring a new bulletin (written by op_a in commune A) to a state: (transition, who) in order.
 PATHS: dict[str, list[tuple[str, str]]] = {
