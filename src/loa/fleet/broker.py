@@ -78,7 +78,8 @@ def check_password(password: str, hashed: str) -> bool:
 def mqtt_dir() -> Path:
     from django.conf import settings
 
-    path = Path(getattr(settings, "LOA_MQTT_DIR", "") or Path(settings.DATA_DIR) / "mqtt")
+    configured = getattr(settings, "LOA_MQTT_DIR", "") or os.environ.get("LOA_MQTT_DIR", "")
+    path = Path(configured or Path(settings.DATA_DIR) / "mqtt")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from typing import Any
 
@@ -29,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument("--flush-interval", type=float, default=1.0, help="giây giữa hai lần ghi lô")
         parser.add_argument("--ca-file", default=None, help="chứng chỉ CA của broker (mqtts://)")
+        parser.add_argument(
+            "--client-id",
+            default=os.environ.get("LOA_GATEWAY_CLIENT_ID", "loa-gateway"),
+            help="mã phiên MQTT bền vững của gateway (mặc định loa-gateway)",
+        )
         parser.add_argument(
             "--no-embedded-broker",
             action="store_true",
@@ -58,6 +64,7 @@ class Command(BaseCommand):
                     batch_size=options["batch_size"],
                     flush_interval=options["flush_interval"],
                     ca_file=options["ca_file"],
+                    client_id=options["client_id"],
                 )
             )
         finally:
