@@ -159,16 +159,13 @@ def run_ingest(
         creds.append((device.device_id, password))
     if settings.LOA_MQTT_URL == "embedded":
         embedded = broker.EmbeddedBroker(tmp / "mqtt")
-        os.environ["LOA_MQTT_DIR"] = str(tmp / "mqtt")
-        settings.LOA_MQTT_DIR = str(tmp / "mqtt")  # type: ignore[misc]
+        os.environ["LOA_MQTT_DIR"] = str(tmp / "mqtt")  # read by broker.mqtt_dir(), here and in the gateway
         broker.write_broker_files(reload=False, directory=tmp / "mqtt")
         embedded.start()
         url = embedded.url
     else:
         broker.write_broker_files()
-    env = dict(
-        os.environ, LOA_MQTT_DIR=str(settings.LOA_MQTT_DIR) if getattr(settings, "LOA_MQTT_DIR", "") else ""
-    )
+    env = dict(os.environ, LOA_MQTT_DIR=str(broker.mqtt_dir()))
     gateway = subprocess.Popen(
         [
             sys.executable,
