@@ -438,7 +438,7 @@ class AgentCore:
                 continue
             self.arrive(item, now)
 
-    def _next_entry_start(self, now: dt.datetime) -> dt.datetime | None:
+    def next_entry_start(self, now: dt.datetime) -> dt.datetime | None:
         if self.manifest is None:
             return None
         starts = [
@@ -450,21 +450,25 @@ class AgentCore:
 
     def tick(self, now: dt.datetime) -> dt.datetime | None:
         """Advance to ``now``: finish items whose time is up, start due manifest entries. Returns the next time
-        the core needs a tick (``None``: only when something arrives)."""
+        the core needs a tick (``None``: only when something arrives).
+
+        Items end at their exact end time even when the tick comes late; a manifest entry that started before
+        ``now`` is joined late (at the right offset), as a device that was off would. For an exact timeline on a
+        manual clock, advance the clock to each returned deadline."""
         if self.started_at is None:
             self.started_at = now
         for _ in range(10_000):
             ends = self.current.ends_at() if self.current else None
-            entry = self._next_entry_start(now)
+            entry = self.next_entry_start(now)
             due = [t for t in (ends, entry) if t is not None and t <= now]
             if not due:
                 break
             if ends is not None and ends <= now and (entry is None or ends <= entry):
                 self._finish(now)
             else:
-                self._due_entries(entry if entry is not None and entry <= now else now)
+                self._due_entries(now)  # a late tick (device asleep or off) joins the entry late
         deadlines = [
-            t for t in (self.current.ends_at() if self.current else None, self._next_entry_start(now)) if t
+            t for t in (self.current.ends_at() if self.current else None, self.next_entry_start(now)) if t
         ]
         return min(deadlines) if deadlines else None
 

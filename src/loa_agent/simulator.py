@@ -14,6 +14,7 @@ publish are signature-checked once per payload (the replay guard stays per agent
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import random
@@ -188,6 +189,18 @@ class Simulator:
         if self._loop is not None:
             for device in self.devices.values():
                 self._loop.call_soon_threadsafe(device.runtime._wake.set)
+
+    def next_deadline(self) -> dt.datetime | None:
+        """The earliest time any simulated device needs to act (play-item end, manifest entry start): on a
+        :class:`~loa_agent.clock.ManualClock`, ``clock.set(sim.next_deadline())`` steps to the next event exactly."""
+        deadlines = []
+        for device in self.devices.values():
+            current = device.core.current
+            if current is not None and (end := current.ends_at()) is not None:
+                deadlines.append(end)
+            if (start := device.core.next_entry_start(self.clock.now())) is not None:
+                deadlines.append(start)
+        return min(deadlines) if deadlines else None
 
     def connected_count(self) -> int:
         return sum(1 for d in self.devices.values() if d.runtime.connected.is_set())
