@@ -93,7 +93,11 @@ def main() -> None:
                 "voice": args.voice,
                 "speed_wpm": args.speed,
                 "repeat": args.repeat,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
                 "results": results,
                 "budget_x_real_time": 50,
             },

@@ -7,6 +7,7 @@ import os
 import shutil
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -101,7 +102,12 @@ def test_voice_and_speed_checks() -> None:
     assert err.value.code == "voice_unknown" and "Giọng đọc" in err.value.message
     assert check_speed(None) == DEFAULT_SPEED
     assert check_speed("160") == 160
-    for bad, code in [("nhanh", "speed_invalid"), (10, "speed_out_of_range"), (1000, "speed_out_of_range")]:
+    bad_speeds: list[tuple[Any, str]] = [
+        ("nhanh", "speed_invalid"),
+        (10, "speed_out_of_range"),
+        (1000, "speed_out_of_range"),
+    ]
+    for bad, code in bad_speeds:
         with pytest.raises(TtsError) as err:
             check_speed(bad)
         assert err.value.code == code

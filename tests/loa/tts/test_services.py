@@ -116,7 +116,7 @@ def test_a_failed_synthesis_leaves_no_row_no_audit_and_no_file(
     before = AuditEntry.objects.count()
     store = Path(settings.MEDIA_ROOT) / "audio"
     files_before = sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
-    args = {"text": NOTICE, "voice": "north", "speed": 140} | kwargs
+    args: dict[str, Any] = {"text": NOTICE, "voice": "north", "speed": 140} | kwargs
     with pytest.raises(TtsError) as err:
         services.do_synthesize(args["text"], args["voice"], args["speed"], actor=editor, unit=tree["a"],
                                engine=engine)  # fmt: skip
