@@ -47,6 +47,7 @@ class ClipOut(Schema):
     speed: int
     engine: str
     read_as: str
+    media_asset_id: int | None = Field(None, description="Tệp âm thanh trong thư viện (gắn vào bản tin)")
 
     @staticmethod
     def of(clip: SpeechClip) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class ClipOut(Schema):
             "speed": clip.speed,
             "engine": clip.engine,
             "read_as": clip.read_as,
+            "media_asset_id": int(clip.media_asset_id) if clip.media_asset_id.isdigit() else None,
         }
 
 

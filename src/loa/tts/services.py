@@ -20,6 +20,7 @@ from django.db import DatabaseError, transaction
 
 from loa.audit.log import record
 from loa.media.audio import MediaRejected, ProcessedAudio, process_audio
+from loa.media.services import asset_file_path, do_ingest_file
 from loa.tts.engines import TtsEngine, TtsError, check_speed, check_voice, get_engine
 from loa.tts.models import Abbreviation, SpeechClip
 from loa.tts.normalize import bundled_abbreviations, normalize_vi
@@ -95,6 +96,41 @@ class SpokenAudio:
     seconds: dict[str, float]
 
 
+@dataclass(frozen=True)
+class _Speech:
+    read_as: str
+    voice: str
+    speed: int
+    engine: str
+    wav: Path
+    seconds: dict[str, float]
+
+
+def _synthesize(
+    text: str | None,
+    voice: str | None,
+    speed: int | str | None,
+    *,
+    read_as: str | None,
+    engine: TtsEngine | None,
+    include_db: bool,
+    work: Path,
+) -> _Speech:
+    v = check_voice(voice)
+    wpm = check_speed(speed)
+    t0 = time.perf_counter()
+    if read_as is not None and read_as.strip():
+        spoken = check_text(read_as, what="Nội dung \u201cđọc là\u201d")
+    else:
+        spoken = normalize(text, include_db=include_db)
+    normalize_s = time.perf_counter() - t0
+    eng = engine if engine is not None else get_engine()
+    t1 = time.perf_counter()
+    wav = eng.synthesize(spoken, v.key, wpm, out_dir=work)
+    seconds = {"normalize_s": normalize_s, "synthesize_s": time.perf_counter() - t1}
+    return _Speech(read_as=spoken, voice=v.key, speed=wpm, engine=eng.name, wav=wav, seconds=seconds)
+
+
 def speak(
     text: str | None,
     voice: str | None = None,
@@ -108,34 +144,25 @@ def speak(
     """Normalize (or take the corrected ``read_as``), synthesize, and process through the media pipeline.
 
     Stores the processed MP3 content-addressed under ``store_root`` (default ``MEDIA_ROOT/audio``) and writes
-    nothing to the database. Raises :class:`TtsError` with a code and a Vietnamese message.
+    nothing to the database (the CLI and the benchmark use it). Raises :class:`TtsError`.
     """
-    v = check_voice(voice)
-    wpm = check_speed(speed)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    if read_as is not None and read_as.strip():
-        spoken = check_text(read_as, what="Nội dung \u201cđọc là\u201d")
-    else:
-        spoken = normalize(text, include_db=include_db)
-    timings["normalize_s"] = time.perf_counter() - t0
-    eng = engine if engine is not None else get_engine()
     work = Path(tempfile.mkdtemp(prefix="loa-tts-"))
     try:
-        t1 = time.perf_counter()
-        wav = eng.synthesize(spoken, v.key, wpm, out_dir=work)
-        timings["synthesize_s"] = time.perf_counter() - t1
+        speech = _synthesize(
+            text, voice, speed, read_as=read_as, engine=engine, include_db=include_db, work=work
+        )
         t2 = time.perf_counter()
         try:
-            processed = process_audio(wav, store_root)
+            processed = process_audio(speech.wav, store_root)
         except MediaRejected as exc:
             raise TtsError(exc.code, exc.message) from exc
-        timings["process_s"] = time.perf_counter() - t2
+        seconds = speech.seconds | {"process_s": time.perf_counter() - t2}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return SpokenAudio(
-        read_as=spoken, voice=v.key, speed=wpm, engine=eng.name, audio=processed, seconds=timings
-    )
+        read_as=speech.read_as, voice=speech.voice, speed=speech.speed, engine=speech.engine, audio=processed,
+        seconds=seconds,
+    )  # fmt: skip
 
 
 def _stored_path(path: Path) -> str:
@@ -165,23 +192,38 @@ def do_synthesize(
     """Turn ``text`` (or the editor-corrected ``read_as``) into a stored, processed clip; audit it.
 
     This is what the bulletin editor calls for "listen to the TTS preview" and for "make audio from text".
-    The clip's MP3 is ``clip_file(clip)``; ``clip.read_as`` is what was spoken.
+    The audio goes through the media library like an upload (:func:`loa.media.services.do_ingest_file`): the
+    clip's ``media_asset_id`` is the :class:`~loa.media.models.MediaAsset` of ``unit`` holding the MP3
+    (``clip_file(clip)``); ``clip.read_as`` is what was spoken. Raises :class:`TtsError`; then nothing is stored.
     """
     original = check_text(text) if text is not None and str(text).strip() else ""
-    spoken = speak(text if original else None, voice, speed, read_as=read_as, engine=engine)
-    audio = spoken.audio
+    work = Path(tempfile.mkdtemp(prefix="loa-tts-"))
+    try:
+        speech = _synthesize(
+            original or None, voice, speed, read_as=read_as, engine=engine, include_db=True, work=work
+        )
+        try:
+            asset = do_ingest_file(
+                speech.wav, unit=unit, actor=actor, request=request,
+                original_name=f"tts-{speech.voice}-{speech.speed}.wav",
+            )  # fmt: skip
+        except MediaRejected as exc:
+            raise TtsError(exc.code, exc.message) from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     with transaction.atomic():
         clip = SpeechClip.objects.create(
             unit=unit,
-            text=original or spoken.read_as,
-            read_as=spoken.read_as,
-            voice=spoken.voice,
-            speed=spoken.speed,
-            engine=spoken.engine,
-            sha256=audio.sha256,
-            path=_stored_path(audio.path),
-            duration_s=audio.duration_s,
-            loudness_lufs=audio.loudness_lufs,
+            text=original or speech.read_as,
+            read_as=speech.read_as,
+            voice=speech.voice,
+            speed=speech.speed,
+            engine=speech.engine,
+            sha256=asset.sha256,
+            path=_stored_path(asset_file_path(asset)),
+            duration_s=asset.duration_s or 0.0,
+            loudness_lufs=asset.loudness_lufs if asset.loudness_lufs is not None else 0.0,
+            media_asset_id=str(asset.pk),
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         record(
@@ -190,14 +232,15 @@ def do_synthesize(
             request=request,
             unit=unit,
             obj=clip,
-            message=f"Tổng hợp giọng nói ({spoken.voice}, {audio.duration_s:.1f} giây)",
+            message=f"Tổng hợp giọng nói ({speech.voice}, {clip.duration_s:.1f} giây)",
             data={
-                "voice": spoken.voice,
-                "speed": spoken.speed,
-                "engine": spoken.engine,
-                "sha256": audio.sha256,
-                "duration_s": audio.duration_s,
-                "chars": len(spoken.read_as),
+                "voice": speech.voice,
+                "speed": speech.speed,
+                "engine": speech.engine,
+                "sha256": asset.sha256,
+                "media_asset_id": asset.pk,
+                "duration_s": clip.duration_s,
+                "chars": len(speech.read_as),
                 "corrected": bool(read_as and read_as.strip()),
             },
         )

@@ -13,6 +13,7 @@ from django.test import Client
 from loa.accounts.models import User
 from loa.accounts.roles import Role
 from loa.audit.models import AuditEntry
+from loa.media.models import MediaAsset
 from loa.tts.models import SpeechClip
 from loa.units.models import Unit
 from tests.loa.tts.helpers import measure_mp3  # type: ignore[import-not-found]
@@ -74,7 +75,8 @@ def test_preview_synthesizes_processes_and_serves_the_audio(
     assert clip["duration_s"] > 1 and clip["voice"] == "south" and clip["speed"] == 160
     assert clip["read_as"] == "Thông báo mất điện ngày mười hai tháng sáu."
     assert clip["unit"] == tree["zone_a"].code and len(clip["sha256"]) == 64
-    assert AuditEntry.objects.count() == before + 1
+    assert AuditEntry.objects.count() == before + 2  # media.ingested, tts.synthesized
+    assert MediaAsset.objects.get(pk=clip["media_asset_id"]).unit == tree["zone_a"]
     audio = operator.get(clip["url"])
     assert audio.status_code == 200 and audio["Content-Type"] == "audio/mpeg"
     out = tmp_path / "preview.mp3"

@@ -11,6 +11,8 @@ import pytest
 from loa.accounts.models import User
 from loa.accounts.roles import Role
 from loa.audit.models import AuditEntry
+from loa.media.models import MediaAsset
+from loa.media.services import asset_file_path
 from loa.tts import services
 from loa.tts.engines import EspeakNgEngine, TtsError
 from loa.tts.models import Abbreviation, SpeechClip
@@ -73,10 +75,13 @@ def test_do_synthesize_stores_a_processed_clip_and_audits_it(tree: dict[str, Uni
     assert channels == 1
     assert abs(duration - clip.duration_s) < 0.2 and duration > 3
     assert abs(lufs - (-16.0)) <= 1.0  # the media pipeline's target, measured independently
-    entry = AuditEntry.objects.order_by("-pk").first()
-    assert AuditEntry.objects.count() == before + 1
-    assert entry is not None and entry.action == "tts.synthesized" and entry.object_id == str(clip.pk)
-    assert entry.unit_code == tree["a"].code and entry.data["sha256"] == clip.sha256
+    asset = MediaAsset.objects.get(pk=int(clip.media_asset_id))
+    assert asset.unit == tree["a"] and asset.sha256 == clip.sha256 and asset_file_path(asset) == path
+    entries = list(AuditEntry.objects.order_by("pk")[before:])
+    assert [e.action for e in entries] == ["media.ingested", "tts.synthesized"]
+    entry = entries[-1]
+    assert entry.object_id == str(clip.pk) and entry.unit_code == tree["a"].code
+    assert entry.data["sha256"] == clip.sha256 and entry.data["media_asset_id"] == asset.pk
 
 
 def test_the_editor_corrected_read_as_is_spoken_instead(tree: dict[str, Unit], editor: User) -> None:
@@ -92,6 +97,7 @@ def test_same_text_same_voice_gives_the_same_content_address(tree: dict[str, Uni
     a = services.do_synthesize("Thông báo thử", "north", 140, actor=editor, unit=tree["a"])
     b = services.do_synthesize("Thông báo thử", "north", 140, actor=editor, unit=tree["a"])
     assert a.sha256 == b.sha256 and services.clip_file(a) == services.clip_file(b)
+    assert a.media_asset_id == b.media_asset_id and MediaAsset.objects.count() == 1
 
 
 class _BrokenEngine:
@@ -121,6 +127,7 @@ def test_a_failed_synthesis_leaves_no_row_no_audit_and_no_file(
         services.do_synthesize(args["text"], args["voice"], args["speed"], actor=editor, unit=tree["a"],
                                engine=engine)  # fmt: skip
     assert err.value.code == code and err.value.message
-    assert SpeechClip.objects.count() == 0 and AuditEntry.objects.count() == before
+    assert SpeechClip.objects.count() == 0 and MediaAsset.objects.count() == 0
+    assert AuditEntry.objects.count() == before
     files_after = sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
     assert files_after == files_before
