@@ -61,6 +61,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
     "bulletin_id": lambda w: _b_bulletin(w).pk,
     "item_id": lambda w: _b_bulletin(w).feed_items.get().pk,
     "number": lambda w: 1,
+    "name": lambda w: "take",
     "clip_id": lambda w: _b_clip(w).pk,
     "asset_id": lambda w: _b_asset(w).pk,
     "sha256": lambda w: _b_asset(w).sha256,
