@@ -176,9 +176,9 @@ def receive_upload(request: HttpRequest, unit: Any) -> Job:
 )
 def upload_audio(request: HttpRequest) -> Any:
     try:
+        unit_code = request.POST.get("unit_code", "")  # parses the body (the upload handler may cut it off)
         if upload_refused(request):
             check_size(int(setting("LOA_MEDIA_MAX_BYTES")) + 1)  # raises "too_large"
-        unit_code = request.POST.get("unit_code", "")
         if not unit_code:
             raise ApiError(422, "unit_code_required", "Thiếu mã đơn vị (unit_code) sở hữu tệp.")
         unit = access_unit_code(request.user, unit_code, "media.upload", token_of(request))

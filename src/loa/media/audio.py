@@ -164,8 +164,9 @@ def _run(
 ) -> _Result:
     """Run ``cmd`` in its own process group; kill the whole group when ``deadline`` (monotonic) passes.
 
-    ``on_stdout`` receives raw stdout chunks; with ``on_progress``, stdout is read as ``-progress pipe:1``
-    lines and the callback receives the ``out_time`` in seconds; otherwise stdout is collected (≤ 8 MB).
+    ``on_stdout`` receives raw stdout chunks (in a reader thread); with ``on_progress``, stdout is read as
+    ``-progress pipe:1`` lines and the callback receives the latest ``out_time`` in seconds, in the calling
+    thread, at most four times a second and once at the end; otherwise stdout is collected (≤ 8 MB).
     """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -178,6 +179,7 @@ def _run(
     err = bytearray()
     out = bytearray()
     failures: list[BaseException] = []
+    latest: list[float] = []  # progress seen by the reader thread; reported from the calling thread
 
     def read_err() -> None:
         while chunk := os.read(err_pipe.fileno(), 65536):
@@ -192,7 +194,8 @@ def _run(
                     if line.startswith(b"out_time_us="):
                         value = line.split(b"=", 1)[1].strip()
                         if value.isdigit():
-                            on_progress(int(value) / 1e6)
+                            latest.append(int(value) / 1e6)
+                            del latest[:-1]
             else:
                 while chunk := os.read(out_pipe.fileno(), 65536):
                     if on_stdout is not None:
@@ -208,13 +211,22 @@ def _run(
     threads = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
     for t in threads:
         t.start()
+    reported: float | None = None
     try:
-        returncode = proc.wait(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        raise _timeout() from None
+        # Callbacks run here, in the calling thread (a progress callback may write to the database).
+        while True:
+            try:
+                returncode = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    _kill(proc)
+                    raise _timeout() from None
+            if on_progress is not None and latest and latest[-1] != reported:
+                reported = latest[-1]
+                on_progress(reported)
     finally:
-        if proc.poll() is None:  # interrupted (e.g. KeyboardInterrupt): never leave ffmpeg behind
+        if proc.poll() is None:  # interrupted, or a callback failed: never leave ffmpeg behind
             _kill(proc)
         for t in threads:
             t.join(timeout=10)
@@ -222,6 +234,8 @@ def _run(
         err_pipe.close()
     if failures:
         raise failures[0]
+    if on_progress is not None and latest and latest[-1] != reported:
+        on_progress(latest[-1])
     return _Result(returncode, bytes(out), err.decode("utf-8", "replace"))
 
 

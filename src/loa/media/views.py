@@ -19,9 +19,10 @@ from loa.console.current import current_unit
 from loa.jobs.models import Job
 from loa.media import services
 from loa.media.api import receive_upload
-from loa.media.audio import WAVEFORM_POINTS, MediaRejected, setting
+from loa.media.audio import WAVEFORM_POINTS, MediaRejected, check_size, setting
 from loa.media.files import file_response
 from loa.media.models import MediaAsset
+from loa.media.uploads import upload_refused
 
 
 def _access_asset(request: HttpRequest, asset_id: int) -> MediaAsset:
@@ -91,7 +92,10 @@ def library(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """Receive a file (picked or recorded in the browser); answer with the progress fragment (htmx) or page."""
     try:
-        unit = access_unit_code(request.user, request.POST.get("unit_code", ""), "media.upload")
+        unit_code = request.POST.get("unit_code", "")  # parses the body (the upload handler may cut it off)
+        if upload_refused(request):
+            check_size(int(setting("LOA_MEDIA_MAX_BYTES")) + 1)  # raises "too_large"
+        unit = access_unit_code(request.user, unit_code, "media.upload")
         job = receive_upload(request, unit)
     except MediaRejected as exc:
         status = 413 if exc.code == "too_large" else 400
