@@ -45,6 +45,10 @@ ACTIONS: dict[str, str] = {
     "tts.use": "chuyển văn bản thành giọng nói và nghe thử",
     "media.view": "nghe và xem thư viện âm thanh, hình ảnh",
     "media.upload": "tải lên và ghi âm vào thư viện",
+    "schedule.view": "xem chương trình, lịch phát, giới hạn phát và nhật ký phát",
+    "schedule.edit": "soạn chương trình, đặt và hủy lịch phát",
+    "schedule.override": "duyệt lịch phát vượt giới hạn (ghi rõ lý do), đặt giới hạn phát",
+    "broadcast.emergency": "phát và hủy phát khẩn cấp",
 }
 
 _ALL = frozenset(ACTIONS)
@@ -70,6 +74,16 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     Role.VIEWER: frozenset({"unit.view", "device.view", "bulletin.view", "media.view"}),
 }
+# Broadcasting: operators schedule, approvers override guardrails and confirm emergencies (DESIGN §1, §4).
+for _role, _extra in {
+    Role.EDITOR: {"schedule.view"},
+    Role.APPROVER: {"schedule.view", "schedule.override", "broadcast.emergency"},
+    Role.COMMUNE_OPERATOR: {"schedule.view", "schedule.edit"},
+    Role.TECHNICIAN: {"schedule.view"},
+    Role.AUDITOR: {"schedule.view"},
+    Role.VIEWER: {"schedule.view"},
+}.items():
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | frozenset(_extra)
 
 
 def roles_allowing(action: str) -> frozenset[str]:

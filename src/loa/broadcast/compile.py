@@ -1,0 +1,362 @@
+"""Schedules → per-device manifests for the next 48 hours.
+
+The work is done once per schedule (expansion to UTC slots) and once per unit (which schedules reach it, its
+effective windows and volume cap); devices only pick up their unit's entries plus the few schedules aimed at them
+directly. A device's manifest gets a new version only when its content (entries and windows) changes; the signed
+payload is stored on :class:`~loa.broadcast.models.DeviceManifest`, which is also the outbox the gateway publishes
+retained on ``loa/v1/dev/{id}/manifest`` and what ``GET /api/v1/broadcast/manifests/{id}`` serves.
+
+The horizon starts at the current hour (not the current second), so the content — and the version — changes at
+most when an entry enters or leaves the horizon, or when a schedule or a guardrail changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from loa.broadcast import guardrails as gr
+from loa.broadcast.models import (
+    DeviceManifest,
+    Guardrail,
+    ItemKind,
+    ManifestContent,
+    ManifestRevision,
+    Schedule,
+)
+from loa.broadcast.recurrence import (
+    LOCAL_TZ_NAME,
+    Recurrence,
+    check_recurrence,
+    session_plan,
+    session_seconds,
+    session_starts,
+)
+from loa_protocol.signing import load_private_key
+
+HORIZON = dt.timedelta(hours=48)
+REFRESH_BEFORE = dt.timedelta(hours=24)  # re-sign an unchanged manifest when it has less than this left
+
+
+def _iso(value: dt.datetime) -> str:
+    """UTC instants as pydantic writes them in JSON mode (``2026-11-26T14:00:00Z``), so the signature the server
+    computes over this dict is the one the device computes over the decoded model."""
+    value = value.astimezone(dt.UTC)
+    text = value.replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+# ---- schedules → slots -----------------------------------------------------------------------------------
+
+
+def recurrence_of(s: Schedule) -> Recurrence:
+    return check_recurrence(
+        s.kind,
+        s.times,
+        start_date=s.start_date,
+        weekdays=s.weekdays or (),
+        dates=[dt.date.fromisoformat(d) for d in s.dates or ()],
+        rrule_text=s.rrule,
+        exdates=[dt.date.fromisoformat(d) for d in s.exdates or ()],
+        valid_from=s.valid_from,
+        valid_until=s.valid_until,
+        repeat_mode=s.repeat_mode,
+        repeat_count=s.repeat_count,
+        repeat_every_min=s.repeat_every_min,
+        repeat_span_min=s.repeat_span_min,
+    )
+
+
+@dataclass(frozen=True)
+class ItemMedia:
+    item_id: str
+    title: str
+    sha256: str
+    media_url: str
+    duration_s: float
+
+
+def programme_media(s: Schedule) -> list[ItemMedia]:
+    """The items of the schedule's programme, in order; a relay plays for the schedule's relay minutes."""
+    out = []
+    for item in s.programme.items.all():
+        duration = item.duration_s
+        if item.kind == ItemKind.RELAY and s.relay_minutes:
+            duration = s.relay_minutes * 60.0
+        out.append(ItemMedia(f"pi-{item.pk}", item.title, item.sha256, item.media_url, float(duration)))
+    return out
+
+
+def schedule_entries(s: Schedule, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """The manifest entries (protocol JSON form, UTC) of one schedule that are still playing in ``[start, end)``.
+
+    Entry ids are stable (schedule, slot start, item position), so a recompile yields the same ids."""
+    media = programme_media(s)
+    if not media:
+        return []
+    rec = recurrence_of(s)
+    durations = [m.duration_s for m in media]
+    length = session_seconds(rec, durations)
+    out = []
+    for session in session_starts(rec, start, end, length):
+        for slot in session_plan(rec, session, durations):
+            if slot.end <= start or slot.start >= end:
+                continue
+            m = media[slot.position]
+            entry: dict[str, Any] = {
+                "entry_id": f"s{s.pk}-{slot.start:%Y%m%dT%H%M%S}Z-{slot.position}",
+                "start": _iso(slot.start),
+                "end": _iso(slot.end),
+                "item_id": m.item_id,
+                "media_url": m.media_url,
+                "sha256": m.sha256,
+                "duration_s": m.duration_s,
+                "priority": s.priority,
+                "volume": s.volume,
+                "schedule_id": str(s.pk),
+            }
+            out.append(entry)
+    return out
+
+
+# ---- units: effective limits -----------------------------------------------------------------------------
+
+
+def limits_of(g: Guardrail | None) -> gr.Limits:
+    if g is None:
+        return gr.Limits()
+    return gr.Limits(
+        windows=gr.parse_windows(g.windows) if g.windows is not None else None,
+        max_sessions_per_day=g.max_sessions_per_day,
+        allowed_weekdays=frozenset(g.allowed_weekdays) if g.allowed_weekdays is not None else None,
+        max_days_per_week=g.max_days_per_week,
+        max_minutes_per_session=g.max_minutes_per_session,
+        max_volume=g.max_volume,
+    )
+
+
+class LimitsIndex:
+    """Effective limits for unit paths, from one query of the guardrails along those paths."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        codes: set[str] = set()
+        for path in paths:
+            codes.update(c for c in path.split("/") if c)
+        rows = Guardrail.objects.filter(unit__code__in=codes).select_related("unit")
+        self.by_code = {g.unit.code: limits_of(g) for g in rows}
+        self._cache: dict[str, gr.Limits] = {}
+
+    def effective(self, path: str) -> gr.Limits:
+        if path not in self._cache:
+            chain = [self.by_code.get(c, gr.Limits()) for c in path.split("/") if c]
+            self._cache[path] = gr.effective(chain)
+        return self._cache[path]
+
+
+def effective_limits(unit: Any) -> gr.Limits:
+    return LimitsIndex([unit.path]).effective(unit.path)
+
+
+# ---- compile ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CompileResult:
+    devices: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    schedules: int = 0
+    entries: int = 0
+    seconds: float = 0.0
+    changed_ids: list[str] = field(default_factory=list)
+
+
+def horizon_start(now: dt.datetime) -> dt.datetime:
+    return now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def active_schedules(start: dt.datetime, end: dt.datetime) -> list[Schedule]:
+    first_day = (start - dt.timedelta(days=1)).date()
+    return list(
+        Schedule.objects.filter(state=Schedule.State.ACTIVE)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=first_day))
+        .select_related("programme")
+        .prefetch_related("programme__items", "target_units", "target_devices")
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compile_manifests(
+    now: dt.datetime | None = None,
+    *,
+    device_ids: Iterable[str] | None = None,
+    unit_paths: Iterable[str] | None = None,
+    private_key: str | None = None,
+) -> CompileResult:
+    """Recompile the manifests of every active device (or of ``device_ids`` / the devices under ``unit_paths``).
+
+    Bulk reads and writes: a fixed number of queries whatever the number of devices. The canonical JSON that the
+    signature covers is assembled from pieces serialised once per distinct content (sorted keys, compact), which is
+    byte for byte what ``loa_protocol.signing.canonical_bytes`` gives for the decoded manifest."""
+    import time
+
+    from loa.fleet import keys
+    from loa.fleet.models import Device
+
+    t0 = time.perf_counter()
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    start = horizon_start(now)
+    end = start + HORIZON
+    key = load_private_key(private_key or keys.private_key())
+    result = CompileResult()
+
+    qs = Device.objects.active()
+    if device_ids is not None:
+        qs = qs.filter(device_id__in=list(device_ids))
+    if unit_paths is not None:
+        cond = Q()
+        for p in unit_paths:
+            cond |= Q(unit__path__startswith=p)
+        qs = qs.filter(cond)
+    devices = list(qs.values_list("device_id", "unit__path"))
+    result.devices = len(devices)
+    if not devices:
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    schedules = active_schedules(start, end)
+    by_unit_path: dict[str, list[int]] = defaultdict(list)
+    by_device: dict[str, list[int]] = defaultdict(list)
+    entries_of: list[list[dict[str, Any]]] = []
+    for idx, s in enumerate(schedules):
+        entries_of.append(schedule_entries(s, start, end))
+        for u in s.target_units.all():
+            by_unit_path[u.path].append(idx)
+        for d in s.target_devices.all():
+            by_device[d.device_id].append(idx)
+    result.schedules = sum(1 for e in entries_of if e)
+
+    limits = LimitsIndex({p for _, p in devices})
+    unit_cache: dict[str, tuple[tuple[int, ...], str, list[dict[str, str]], int | None]] = {}
+
+    def unit_view(path: str) -> tuple[tuple[int, ...], str, list[dict[str, str]], int | None]:
+        if path not in unit_cache:
+            prefixes = []
+            acc = ""
+            for code in (c for c in path.split("/") if c):
+                acc += code + "/"
+                prefixes.append(acc)
+            idxs = tuple(sorted({i for p in prefixes for i in by_unit_path.get(p, ())}))
+            lim = limits.effective(path)
+            windows = [{"end": b, "start": a} for a, b in gr.windows_hhmm(lim.windows)]
+            unit_cache[path] = (idxs, _dumps(windows), windows, lim.max_volume)
+        return unit_cache[path]
+
+    existing = {
+        m.device_id: m
+        for m in DeviceManifest.objects.filter(device_id__in=[d for d, _ in devices]).only(
+            "device_id", "version", "content_hash", "valid_until", "published_version"
+        )
+    }
+    # distinct contents: (schedule indexes, windows json, cap) → (digest, entries json, entries, windows)
+    contents: dict[tuple[Any, ...], tuple[str, str, list[dict[str, Any]], list[dict[str, str]]]] = {}
+    to_create: list[DeviceManifest] = []
+    to_update: list[DeviceManifest] = []
+    revisions: list[ManifestRevision] = []
+    head_tail = (
+        f',"generated_at":"{_iso(now)}","timezone":"{LOCAL_TZ_NAME}","v":1,'
+        f'"valid_from":"{_iso(start)}","valid_until":"{_iso(end)}","version":'
+    )
+    for device_id, path in devices:
+        idxs, windows_json, windows, cap = unit_view(path)
+        own = by_device.get(device_id)
+        all_idxs = tuple(sorted(set(idxs) | set(own))) if own else idxs
+        content_key = (all_idxs, windows_json, cap)
+        if content_key not in contents:
+            entries = [e for i in all_idxs for e in entries_of[i]]
+            if cap is not None:
+                entries = [
+                    {**e, "volume": min(e["volume"], cap) if e["volume"] is not None else cap}
+                    for e in entries
+                ]
+            entries.sort(key=lambda e: (e["start"], e["priority"], e["entry_id"]))
+            entries_json = _dumps(entries)
+            digest = hashlib.sha256(f"{windows_json}|{entries_json}".encode()).hexdigest()
+            contents[content_key] = (digest, entries_json, entries, windows)
+        digest, entries_json, entries, _windows = contents[content_key]
+        result.entries += len(entries)
+        current = existing.get(device_id)
+        if (
+            current is not None
+            and current.content_hash == digest
+            and current.valid_until is not None
+            and current.valid_until - now > REFRESH_BEFORE
+        ):
+            result.unchanged += 1
+            continue
+        version = (current.version if current else 0) + 1
+        canonical = (
+            f'{{"device_id":"{device_id}","entries":{entries_json}{head_tail}{version},"windows":{windows_json}}}'
+        ).encode()
+        signature = base64.b64encode(key.sign(canonical)).decode()
+        payload = canonical[:-1] + f',"signature":"{signature}"}}'.encode()
+        if current is None:
+            to_create.append(
+                DeviceManifest(
+                    device_id=device_id, version=version, content_hash=digest, payload=payload,
+                    valid_until=end, generated_at=now,
+                )
+            )  # fmt: skip
+        else:
+            current.version, current.content_hash, current.payload = version, digest, payload
+            current.valid_until, current.generated_at = end, now
+            to_update.append(current)
+        revisions.append(ManifestRevision(device_id=device_id, version=version, generated_at=now))
+        revisions[-1].digest = digest  # type: ignore[attr-defined]
+        result.changed += 1
+        result.changed_ids.append(device_id)
+    with transaction.atomic():
+        used = {r.digest for r in revisions}  # type: ignore[attr-defined]
+        if used:
+            known = dict(ManifestContent.objects.filter(digest__in=used).values_list("digest", "pk"))
+            new = [
+                ManifestContent(digest=d, entries=e, windows=w)
+                for d, _j, e, w in contents.values()
+                if d in used and d not in known
+            ]
+            unique_new = list({c.digest: c for c in new}.values())
+            ManifestContent.objects.bulk_create(unique_new, batch_size=200)
+            known = dict(ManifestContent.objects.filter(digest__in=used).values_list("digest", "pk"))
+            for r in revisions:
+                r.content_id = known[r.digest]  # type: ignore[attr-defined]
+        if to_create:
+            DeviceManifest.objects.bulk_create(to_create, batch_size=500)
+        if to_update:
+            DeviceManifest.objects.bulk_update(
+                to_update,
+                ["version", "content_hash", "payload", "valid_until", "generated_at"],
+                batch_size=500,
+            )
+        if revisions:
+            ManifestRevision.objects.bulk_create(revisions, batch_size=1000)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def manifest_payload(device_id: str) -> bytes | None:
+    """The current signed manifest of a device (for the HTTPS safety net), or ``None``."""
+    row = DeviceManifest.objects.filter(device_id=device_id).only("payload").first()
+    return bytes(row.payload) if row is not None else None

@@ -1,0 +1,57 @@
+"""``loa bench <name>``: run a benchmark and print one JSON object.
+
+Benchmarks are registered in ``BENCHMARKS`` (name → dotted path of a function, label); each function takes the
+options that were given on the command line as keyword arguments (the others keep the function's defaults) and
+returns a JSON-serialisable dict. Other domains add their own line here (and their options to ``OPTIONS``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
+
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "compile": ("loa.broadcast.bench.compile_bench", "Biên dịch lịch phát 48 giờ cho N cụm loa"),
+    "emergency": (
+        "loa.broadcast.bench.emergency_bench",
+        "Phát khẩn cấp tới N cụm loa mô phỏng (broker thật)",
+    ),
+    "ingest": ("loa.gateway.bench.run_ingest", "Gateway: trạng thái/giây, nhật ký phát/giây, đúng một lần"),
+}
+# option → help; every option is an integer, passed on only when given
+OPTIONS: dict[str, str] = {
+    "devices": "số cụm loa",
+    "hours": "số giờ của lịch (compile)",
+    "repeat": "số lần đo",
+    "heartbeats": "số bản tin trạng thái (ingest)",
+    "playlogs": "số sự kiện nhật ký phát (ingest)",
+    "publishers": "số luồng gửi song song (ingest)",
+}
+
+
+class Command(BaseCommand):
+    help = "Chạy một phép đo hiệu năng và in kết quả JSON (compile, emergency, …)"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", choices=sorted(BENCHMARKS), help="phép đo")
+        for option, text in OPTIONS.items():
+            parser.add_argument(f"--{option}", type=int, default=None, help=text)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name = options["name"]
+        path, _label = BENCHMARKS[name]
+        kwargs = {k: options[k] for k in OPTIONS if options.get(k) is not None}
+        if "devices" in kwargs and not 1 <= kwargs["devices"] <= 100_000:
+            raise CommandError("Số cụm loa phải từ 1 đến 100000.")
+        try:
+            func = import_string(path)
+        except ImportError as exc:
+            raise CommandError(f"Không tải được phép đo {name}: {exc}") from exc
+        try:
+            result = func(**kwargs)
+        except TypeError as exc:
+            raise CommandError(f"Phép đo {name} không nhận tham số này: {exc}") from exc
+        self.stdout.write(json.dumps(result, ensure_ascii=False))

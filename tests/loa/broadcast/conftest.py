@@ -1,0 +1,51 @@
+"""Broadcast fixtures: devices in the shared tree, and programmes whose items point at real stored audio."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from loa.broadcast.models import ItemKind, Programme, ProgrammeItem
+from loa.fleet.models import Device
+from loa.units.models import Unit
+from loa_protocol.topics import new_device_id
+
+
+@pytest.fixture
+def make_devices(db: Any) -> Callable[[Unit, int], list[Device]]:
+    """``n`` registered (not connected) loudspeaker clusters in ``unit``."""
+
+    def make(unit: Unit, n: int) -> list[Device]:
+        return Device.objects.bulk_create(
+            [Device(device_id=new_device_id(), unit=unit, serial=f"T-{unit.code}-{i}") for i in range(n)]
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_programme(db: Any) -> Callable[..., Programme]:
+    """A programme of ``unit`` with items of the given durations (seconds); sha256 is derived from the title."""
+
+    def make(
+        unit: Unit, title: str = "Chương trình buổi sáng", durations: tuple[float, ...] = (300.0,)
+    ) -> Programme:
+        programme = Programme.objects.create(unit=unit, title=title)
+        for pos, duration in enumerate(durations):
+            item_title = f"{title} – mục {pos + 1}"
+            sha = hashlib.sha256(item_title.encode()).hexdigest()
+            ProgrammeItem.objects.create(
+                programme=programme,
+                position=pos,
+                kind=ItemKind.AUDIO,
+                title=item_title,
+                sha256=sha,
+                media_url=f"https://loa.example.vn/files/audio/{sha[:2]}/{sha[2:4]}/{sha}.mp3",
+                duration_s=duration,
+            )
+        return programme
+
+    return make
