@@ -19,10 +19,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loa.fleet import conf
+from loa.fleet import adapters, conf
 from loa.fleet.models import Alarm, Command, CommandDelivery, DeliveryState, Device, PlayLog, StatusSample
 from loa_protocol import topics
-from loa_protocol.messages import CommandAck, PlayLogBatch, ProtocolError, Status, decode
+from loa_protocol.messages import CommandAck, ProtocolError, Status
 
 log = logging.getLogger("loa.gateway")
 
@@ -118,6 +118,7 @@ class Ingestor:
         self._last_sample: dict[str, float] = {}
         self._open_alarms: set[str] | None = None
         self._bad = _BadLog()
+        self.adapter = adapters.get("loa")  # the loa/v1 topics carry Loa's own protocol
 
     def _reject(self, topic: str, code: str, message: str) -> None:
         self.counters.add("rejected")
@@ -145,11 +146,11 @@ class Ingestor:
                         raise ProtocolError("invalid", "trạng thái hiện diện phải là online hoặc offline")
                     value: Any = text
                 elif kind == topics.STATUS:
-                    value = decode(Status, msg.payload)
+                    value = self.adapter.decode_status(msg.payload)
                 elif kind == topics.PLAYLOG:
-                    value = decode(PlayLogBatch, msg.payload)
+                    value = self.adapter.decode_playlog(msg.payload)
                 else:
-                    value = decode(CommandAck, msg.payload)
+                    value = self.adapter.decode_ack(msg.payload)
             except ProtocolError as exc:
                 self._reject(msg.topic, exc.code, exc.message)
                 continue
