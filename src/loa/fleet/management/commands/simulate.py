@@ -16,6 +16,7 @@ from loa.units.models import Unit
 
 class Command(BaseCommand):
     help = "Mô phỏng N cụm loa: đăng ký chúng vào một xã/thôn rồi chạy chúng (bộ mô phỏng của loa_agent)."
+    requires_system_checks: list[str] = []  # runs without loading the web URL tree
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--devices", type=int, default=10)

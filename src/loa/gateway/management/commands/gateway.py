@@ -24,6 +24,7 @@ def _reachable(url: str) -> bool:
 
 class Command(BaseCommand):
     help = "Cổng MQTT: nhận trạng thái và nhật ký phát của cụm loa, gửi lệnh từ hàng đợi, báo mất kết nối."
+    requires_system_checks: list[str] = []  # runs without loading the web URL tree
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="", help="địa chỉ broker (mặc định LOA_MQTT_URL)")
