@@ -14,9 +14,9 @@ from loa.fleet import broker
 
 class Command(BaseCommand):
     help = (
-    requires_system_checks: list[str] = []  # runs without loading the web URL tree
         "Broker MQTT: 'files' tạo lại tệp mật khẩu và ACL (rồi báo broker nạp lại); 'run' chạy broker nhúng."
     )
+    requires_system_checks: list[str] = []  # runs without loading the web URL tree
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("what", choices=["files", "run"])
