@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="chỉ tạo dữ liệu, không chạy máy chủ")
+        parser.add_argument("--no-fleet", action="store_true", help="không chạy gateway và cụm loa mô phỏng")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", verbosity=0, interactive=False)
@@ -41,4 +42,10 @@ class Command(BaseCommand):
             out.write(f"  {login.username:<13} {login.password}   {login.role} — {login.unit}{tfa}")
         out.write("")
         if not options["no_serve"]:
-            call_command("serve", host=options["host"], port=options["port"])
+            from loa.fleet.demo import start_demo_fleet, stop_demo_fleet
+
+            fleet = [] if options["no_fleet"] else start_demo_fleet(province)
+            try:
+                call_command("serve", host=options["host"], port=options["port"])
+            finally:
+                stop_demo_fleet(fleet)

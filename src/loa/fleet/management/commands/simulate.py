@@ -20,7 +20,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--devices", type=int, default=10)
-        parser.add_argument("--unit", required=True, help="mã xã/phường hoặc thôn/bản")
+        parser.add_argument("--unit", default="", help="mã xã/phường hoặc thôn/bản")
+        parser.add_argument(
+            "--credentials-in", default="", help="chạy lại các thiết bị đã đăng ký (tệp JSON)"
+        )
         parser.add_argument(
             "--broker", default="", help="địa chỉ broker cho thiết bị (mặc định như khi đăng ký)"
         )
@@ -32,6 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--enrol-only", action="store_true", help="chỉ đăng ký, không chạy mô phỏng")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["credentials_in"]:
+            from loa_agent.simulator import load_credentials
+
+            self._run(load_credentials(Path(options["credentials_in"])), options)
+            return
         unit = Unit.objects.filter(code=options["unit"]).first()
         if unit is None:
             raise CommandError(f"Không có đơn vị mã {options['unit']!r}.")
@@ -58,6 +66,9 @@ class Command(BaseCommand):
             path.chmod(0o600)
         if options["enrol_only"]:
             return
+        self._run(creds, options)
+
+    def _run(self, creds: list[Any], options: dict[str, Any]) -> None:
         from loa_agent.runtime import RuntimeOptions
         from loa_agent.simulator import Simulator
 
