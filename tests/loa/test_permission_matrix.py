@@ -66,7 +66,48 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
     "asset_id": lambda w: _b_asset(w).pk,
     "sha256": lambda w: _b_asset(w).sha256,
     "job_id": lambda w: _b_media_job(w).pk,
+    "schedule_id": lambda w: _b_schedule(w).pk,
+    "emergency_id": lambda w: _b_emergency(w).pk,
 }
+if "device_id" not in PARAM_FACTORIES:
+    PARAM_FACTORIES["device_id"] = lambda w: _b_device(w).device_id
+
+
+def _b_device(w: World) -> Any:
+    from loa.fleet.models import Device
+
+    if "device" not in w.extra:
+        w.extra["device"] = Device.objects.create(
+            device_id="loa-0000000b0b0b", unit=w.tree["b"], serial="B-1"
+        )
+    return w.extra["device"]
+
+
+def _b_schedule(w: World) -> Any:
+    """A schedule of commune B playing B's own programme on B."""
+    from loa.broadcast.models import Programme, Schedule
+
+    if "schedule" not in w.extra:
+        programme = Programme.objects.create(unit=w.tree["b"], title="Chương trình của Cao Xanh")
+        s = Schedule.objects.create(
+            unit=w.tree["b"], programme=programme, title="Lịch của Cao Xanh", kind="daily", times=["06:00"]
+        )
+        s.target_units.set([w.tree["b"]])
+        w.extra["schedule"] = s
+    return w.extra["schedule"]
+
+
+def _b_emergency(w: World) -> Any:
+    from django.utils import timezone
+
+    from loa.broadcast.models import Emergency
+
+    if "emergency" not in w.extra:
+        w.extra["emergency"] = Emergency.objects.create(
+            unit=w.tree["b"], title="Khẩn cấp Cao Xanh", item_id="em-b", sha256="0" * 64, media_url="x",
+            duration_s=10.0, requested_at=timezone.now(),
+        )  # fmt: skip
+    return w.extra["emergency"]
 
 
 def _b_asset(w: World) -> Any:

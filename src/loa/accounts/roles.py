@@ -77,7 +77,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 # Broadcasting: operators schedule, approvers override guardrails and confirm emergencies (DESIGN §1, §4).
 for _role, _extra in {
     Role.EDITOR: {"schedule.view"},
-    Role.APPROVER: {"schedule.view", "schedule.override", "broadcast.emergency"},
+    Role.APPROVER: {"schedule.view", "schedule.edit", "schedule.override", "broadcast.emergency"},
     Role.COMMUNE_OPERATOR: {"schedule.view", "schedule.edit"},
     Role.TECHNICIAN: {"schedule.view"},
     Role.AUDITOR: {"schedule.view"},

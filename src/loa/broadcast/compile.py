@@ -35,6 +35,7 @@ from loa.broadcast.models import (
     Schedule,
 )
 from loa.broadcast.recurrence import (
+    LOCAL_TZ,
     LOCAL_TZ_NAME,
     Recurrence,
     check_recurrence,
@@ -195,6 +196,17 @@ def active_schedules(start: dt.datetime, end: dt.datetime) -> list[Schedule]:
     )
 
 
+def _span(entry: dict[str, Any]) -> list[gr.Interval]:
+    """The local minutes an entry occupies (split at midnight), rounded outwards to whole minutes."""
+    start = dt.datetime.fromisoformat(entry["start"]).astimezone(LOCAL_TZ)
+    end = dt.datetime.fromisoformat(entry["end"]).astimezone(LOCAL_TZ)
+    a = start.hour * 60 + start.minute
+    b = end.hour * 60 + end.minute + (1 if end.second or end.microsecond else 0)
+    if end.date() == start.date():
+        return [(a, max(b, a + 1))]
+    return [(a, 1440), (0, max(b, 1))]
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -250,9 +262,15 @@ def compile_manifests(
     result.schedules = sum(1 for e in entries_of if e)
 
     limits = LimitsIndex({p for _, p in devices})
-    unit_cache: dict[str, tuple[tuple[int, ...], str, list[dict[str, str]], int | None]] = {}
+    # A schedule an approver allowed outside the windows: its entries' spans open the device's windows too,
+    # otherwise the device would (rightly, by its own rule) refuse what the approver allowed.
+    overridden = {
+        str(s.pk) for s in schedules if any(v.get("code") == "outside_window" for v in (s.violations or []))
+    }
+    UnitView = tuple[tuple[int, ...], str, tuple[gr.Interval, ...] | None, int | None]
+    unit_cache: dict[str, UnitView] = {}
 
-    def unit_view(path: str) -> tuple[tuple[int, ...], str, list[dict[str, str]], int | None]:
+    def unit_view(path: str) -> UnitView:
         if path not in unit_cache:
             prefixes = []
             acc = ""
@@ -261,8 +279,7 @@ def compile_manifests(
                 prefixes.append(acc)
             idxs = tuple(sorted({i for p in prefixes for i in by_unit_path.get(p, ())}))
             lim = limits.effective(path)
-            windows = [{"end": b, "start": a} for a, b in gr.windows_hhmm(lim.windows)]
-            unit_cache[path] = (idxs, _dumps(windows), windows, lim.max_volume)
+            unit_cache[path] = (idxs, repr(lim.windows), lim.windows, lim.max_volume)
         return unit_cache[path]
 
     existing = {
@@ -271,8 +288,8 @@ def compile_manifests(
             "device_id", "version", "content_hash", "valid_until", "published_version"
         )
     }
-    # distinct contents: (schedule indexes, windows json, cap) → (digest, entries json, entries, windows)
-    contents: dict[tuple[Any, ...], tuple[str, str, list[dict[str, Any]], list[dict[str, str]]]] = {}
+    # distinct contents: (schedule indexes, windows, cap) → (digest, entries json, entries, windows, windows json)
+    contents: dict[tuple[Any, ...], tuple[str, str, list[dict[str, Any]], list[dict[str, str]], str]] = {}
     to_create: list[DeviceManifest] = []
     to_update: list[DeviceManifest] = []
     revisions: list[ManifestRevision] = []
@@ -281,10 +298,10 @@ def compile_manifests(
         f'"valid_from":"{_iso(start)}","valid_until":"{_iso(end)}","version":'
     )
     for device_id, path in devices:
-        idxs, windows_json, windows, cap = unit_view(path)
+        idxs, windows_key, intervals, cap = unit_view(path)
         own = by_device.get(device_id)
         all_idxs = tuple(sorted(set(idxs) | set(own))) if own else idxs
-        content_key = (all_idxs, windows_json, cap)
+        content_key = (all_idxs, windows_key, cap)
         if content_key not in contents:
             entries = [e for i in all_idxs for e in entries_of[i]]
             if cap is not None:
@@ -293,10 +310,15 @@ def compile_manifests(
                     for e in entries
                 ]
             entries.sort(key=lambda e: (e["start"], e["priority"], e["entry_id"]))
+            if intervals is not None:
+                extra = [_span(e) for e in entries if e["schedule_id"] in overridden]
+                intervals = gr.merge([*intervals, *(iv for span in extra for iv in span)])
+            windows = [{"end": b, "start": a} for a, b in gr.windows_hhmm(intervals)]
+            windows_json = _dumps(windows)
             entries_json = _dumps(entries)
             digest = hashlib.sha256(f"{windows_json}|{entries_json}".encode()).hexdigest()
-            contents[content_key] = (digest, entries_json, entries, windows)
-        digest, entries_json, entries, _windows = contents[content_key]
+            contents[content_key] = (digest, entries_json, entries, windows, windows_json)
+        digest, entries_json, entries, _windows, windows_json = contents[content_key]
         result.entries += len(entries)
         current = existing.get(device_id)
         if (
@@ -334,7 +356,7 @@ def compile_manifests(
             known = dict(ManifestContent.objects.filter(digest__in=used).values_list("digest", "pk"))
             new = [
                 ManifestContent(digest=d, entries=e, windows=w)
-                for d, _j, e, w in contents.values()
+                for d, _j, e, w, _wj in contents.values()
                 if d in used and d not in known
             ]
             unique_new = list({c.digest: c for c in new}.values())
