@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from loa.console.children import spawn, stop
 from loa.fleet import broker
 from loa.units.models import Level, Unit
 
@@ -21,7 +22,7 @@ LOA = [sys.executable, "-c", "from loa.cli import main; main()"]
 def start_demo_fleet(province: Unit, devices: int = 300, communes: int = 3) -> list[subprocess.Popen[bytes]]:
     data = Path(settings.DATA_DIR)
     log = open(data / "demo-fleet.log", "ab")
-    procs = [subprocess.Popen([*LOA, "gateway"], stdout=log, stderr=log)]
+    procs = [spawn([*LOA, "gateway"], stdout=log, stderr=log)]
     deadline = time.monotonic() + 20
     while not (broker.mqtt_dir() / "broker.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -39,7 +40,7 @@ def start_demo_fleet(province: Unit, devices: int = 300, communes: int = 3) -> l
         creds_file.write_text(json.dumps(creds))
         creds_file.chmod(0o600)
     procs.append(
-        subprocess.Popen(
+        spawn(
             [*LOA, "simulate", "--credentials-in", str(creds_file), "--heartbeat", "30"],
             stdout=log,
             stderr=log,
@@ -49,10 +50,4 @@ def start_demo_fleet(province: Unit, devices: int = 300, communes: int = 3) -> l
 
 
 def stop_demo_fleet(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in reversed(procs):
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop(procs)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from loa.console.children import spawn, stop
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         worker = None
         if settings.LOA_MODE == "embedded" and not options["no_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "loa.cli", "qcluster"])
+            worker = spawn([sys.executable, "-m", "loa.cli", "qcluster"])
         try:
             uvicorn.run(
                 "loa.asgi:application",
@@ -38,5 +39,4 @@ class Command(BaseCommand):
             )
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=10)
+                stop([worker])
