@@ -142,6 +142,7 @@ class Gateway:
                 if now >= next_outbox:
                     next_outbox = now + self.options.outbox_interval
                     self._guard(self.publish_outbox)
+                    self._guard(self.publish_manifests)
                 if now >= next_check:
                     next_check = now + self.options.check_interval
                     self._guard(self._periodic)
@@ -224,6 +225,17 @@ class Gateway:
             mark_published(published)
             self.counters.add("commands_published", len(published))
         return len(published)
+
+    def publish_manifests(self) -> int:
+        """Compiled schedule manifests, retained per device (:mod:`loa.broadcast.publish`)."""
+        if not self._connected.is_set():
+            return 0
+        from loa.broadcast.publish import publish_manifests
+
+        n = publish_manifests(self.client)
+        if n:
+            self.counters.add("manifests_published", n)
+        return n
 
     def _periodic(self) -> None:
         self.ingestor.check_offline()

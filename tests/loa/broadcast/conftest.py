@@ -49,3 +49,36 @@ def make_programme(db: Any) -> Callable[..., Programme]:
         return programme
 
     return make
+
+
+@pytest.fixture
+def mqtt_dir(tmp_path: Any, settings: Any) -> Any:
+    directory = tmp_path / "mqtt"
+    directory.mkdir()
+    settings.LOA_MQTT_DIR = str(directory)
+    return directory
+
+
+@pytest.fixture
+def mosquitto(mqtt_dir: Any, settings: Any) -> Any:
+    """A real Mosquitto with Loa's generated password and ACL files, on a free loopback port."""
+    from loa.fleet import broker
+
+    if broker.mosquitto_binary() is None:
+        pytest.skip("cần Mosquitto (apt-get install mosquitto)")
+    embedded = broker.EmbeddedBroker(mqtt_dir)
+    settings.LOA_MQTT_URL = embedded.url
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+def totp_now(user: Any) -> str:
+    """The current code of the user's confirmed TOTP device (what the approver reads off the phone)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    assert device is not None
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
