@@ -71,6 +71,25 @@ PARAM_FACTORIES: dict[str, Callable[[World], Any]] = {
 }
 if "device_id" not in PARAM_FACTORIES:
     PARAM_FACTORIES["device_id"] = lambda w: _b_device(w).device_id
+PARAM_FACTORIES["code_id"] = lambda w: _b_enrolment_code(w).pk
+PARAM_FACTORIES["command_id"] = lambda w: _b_command(w).pk
+
+
+def _b_enrolment_code(w: World) -> Any:
+    from loa.fleet.services import do_create_enrolment_code
+
+    if "enrolment_code" not in w.extra:
+        w.extra["enrolment_code"], _code = do_create_enrolment_code(w.tree["b"], actor=w.b_user)
+    return w.extra["enrolment_code"]
+
+
+def _b_command(w: World) -> Any:
+    from loa.fleet.services import do_send_command
+
+    if "command" not in w.extra:
+        _b_device(w)
+        w.extra["command"] = do_send_command(actor=w.b_user, action="stop", target_unit=w.tree["b"])
+    return w.extra["command"]
 
 
 def _b_device(w: World) -> Any:

@@ -252,8 +252,8 @@ def enrolment(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def enrolment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    obj = get_object_or_404(EnrolmentCode.objects.select_related("unit"), pk=pk)
+def enrolment_cancel(request: HttpRequest, code_id: int) -> HttpResponse:
+    obj = get_object_or_404(EnrolmentCode.objects.select_related("unit"), pk=code_id)
     access_unit(request.user, obj.unit, "device.manage")
     try:
         services.do_cancel_enrolment_code(obj, actor=request.user, request=request)
