@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import platform
+import time
 from typing import Any
 
 from django.db import transaction
@@ -144,3 +145,164 @@ def compile_bench(devices: int = 3000, hours: int = 48) -> dict[str, Any]:
         "machine": f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}".strip(),
         "at": timezone.now().isoformat(timespec="seconds"),
     }
+
+
+# ---- emergency ---------------------------------------------------------------------------------------------
+
+EMERGENCY_TEXT = (
+    "Cảnh báo khẩn: lũ quét và sạt lở đất. Bà con không qua ngầm, tràn; di chuyển ngay đến nơi an toàn."
+)
+SIMULATOR = """
+import json, sys, time
+from pathlib import Path
+from loa_agent.runtime import RuntimeOptions
+from loa_agent.simulator import Simulator, load_credentials
+creds = load_credentials(Path(sys.argv[1]))
+sim = Simulator(creds, options=RuntimeOptions(heartbeat_s=600, status_on_change=False), keep_history=False,
+                connect_rate=float(sys.argv[2]))
+sim.start(wait_connected=600)
+print(json.dumps({"connected": sim.connected_count()}), flush=True)
+sys.stdin.read()
+sim.stop()
+"""
+
+
+def _bench_devices(commune: Any, n: int) -> list[Any]:
+    """``n`` enrolled devices, created in bulk (the per-device audit entries of real enrolment are not what is
+    measured here); returns their enrolment responses."""
+    from loa.fleet import broker
+    from loa.fleet.models import Device
+    from loa.fleet.services import credentials_for
+    from loa_protocol.topics import new_device_id
+
+    rows, passwords = [], []
+    for i in range(n):
+        password = broker.new_password()
+        passwords.append(password)
+        rows.append(
+            Device(
+                device_id=new_device_id(), unit=commune, serial=f"EMB-{i:06d}",
+                credentials_hash=broker.hash_password(password), enrolled_at=timezone.now(),
+            )
+        )  # fmt: skip
+    Device.objects.bulk_create(rows, batch_size=1000)
+    for d in rows:
+        d.unit = commune
+    return [credentials_for(d, p) for d, p in zip(rows, passwords, strict=True)]
+
+
+def emergency_bench(devices: int = 10000, repeat: int = 1) -> dict[str, Any]:
+    """From the API call (TTS included) to each simulated device starting to play, through the real broker,
+    the gateway process and the agent simulator (another process); the start instants come back as play logs."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from django.test import Client
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from loa.accounts.models import ApiToken, RoleAssignment, User
+    from loa.accounts.roles import Role
+    from loa.broadcast.emergency import percentile
+    from loa.broadcast.models import Emergency
+    from loa.fleet import broker
+    from loa.fleet.models import Device, PlayLog
+    from loa.gateway.models import GatewayState
+
+    tmp = Path(tempfile.mkdtemp(prefix="loa-bench-emergency-"))
+    province, communes = _bench_tree(max(1, devices // 1000))
+    Device.objects.filter(unit__path__startswith=province.path).delete()
+    per = (devices + len(communes) - 1) // len(communes)
+    creds = []
+    for i, commune in enumerate(communes):
+        creds += _bench_devices(commune, min(per, devices - i * per))
+    embedded = broker.EmbeddedBroker(tmp / "mqtt")
+    os.environ["LOA_MQTT_DIR"] = str(tmp / "mqtt")
+    broker.write_broker_files(reload=False, directory=tmp / "mqtt")
+    embedded.start()
+    creds = [c.model_copy(update={"mqtt_url": embedded.url}) for c in creds]
+    (tmp / "creds.json").write_text(json.dumps([c.model_dump(mode="json") for c in creds]))
+    client_id = "loa-gateway-bench-emergency"
+    env = dict(os.environ, LOA_MQTT_DIR=str(tmp / "mqtt"), LOA_GATEWAY_CLIENT_ID=client_id)
+    gateway = subprocess.Popen(
+        [sys.executable, "-c", "from loa.cli import main; main()", "gateway", "--url", embedded.url,
+         "--no-embedded-broker", "--flush-interval", "0.2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "gateway.log").open("w"),
+    )  # fmt: skip
+    sim = subprocess.Popen(
+        [sys.executable, "-c", SIMULATOR, str(tmp / "creds.json"), "2000"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=(tmp / "simulator.log").open("w"), text=True,
+    )  # fmt: skip
+    result: dict[str, Any] = {"benchmark": "emergency", "devices": devices, "runs": []}
+    try:
+        assert sim.stdout is not None
+        ready = json.loads(sim.stdout.readline() or "{}")
+        result["connected"] = ready.get("connected", 0)
+        deadline = time.monotonic() + 60
+        while not GatewayState.objects.filter(name=client_id, connected=True).exists():
+            if time.monotonic() > deadline or gateway.poll() is not None:
+                raise RuntimeError("gateway không khởi động: " + (tmp / "gateway.log").read_text()[-2000:])
+            time.sleep(0.2)
+        user, _ = User.objects.get_or_create(username="bench-lanh-dao", defaults={"full_name": "Lãnh đạo"})
+        RoleAssignment.objects.get_or_create(user=user, role=Role.APPROVER, unit=province)
+        key = ApiToken.new_key()
+        ApiToken.objects.create(
+            user=user, name="bench", prefix=key[:8], key_hash=ApiToken.hash_key(key), scopes=["*"]
+        )
+        api = Client()
+        for run in range(max(1, repeat)):
+            otp = TOTPDevice.objects.create(user=user, name=f"bench-{run}", confirmed=True)
+            code = f"{TOTP(otp.bin_key, otp.step, otp.t0, otp.digits, otp.drift).token():06d}"
+            t0 = time.perf_counter()
+            response = api.post(
+                "/api/v1/broadcast/emergencies",
+                json.dumps({"unit": province.code, "text": EMERGENCY_TEXT, "repeat": 1, "totp": code}),
+                content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}",
+            )  # fmt: skip
+            api_s = time.perf_counter() - t0
+            if response.status_code != 201:
+                raise RuntimeError(f"API: {response.status_code} {response.content[:500]!r}")
+            e = Emergency.objects.get(pk=response.json()["id"])
+            wait_until = time.monotonic() + 120
+            while time.monotonic() < wait_until:
+                started = PlayLog.objects.filter(item_id=e.item_id, kind="start").count()
+                if started >= devices:
+                    break
+                time.sleep(0.25)
+            starts = dict(
+                PlayLog.objects.filter(item_id=e.item_id, kind="start").values_list("device_id", "at")
+            )
+            lat = sorted((at - e.requested_at).total_seconds() for at in starts.values())
+            result["runs"].append({
+                "playing": len(starts), "api_s": round(api_s, 3), "tts_audio_s": round(e.duration_s, 2),
+                "p50_s": _r(percentile(lat, 0.5)), "p99_s": _r(percentile(lat, 0.99)), "max_s": _r(lat[-1] if lat else None),
+                "within_3s": sum(1 for x in lat if x <= 3.0),
+            })  # fmt: skip
+            time.sleep(max(0.0, e.duration_s) + 1)
+        best = result["runs"][-1]
+        result.update({k: best[k] for k in ("playing", "p50_s", "p99_s", "max_s", "api_s", "within_3s")})
+        result["budget"] = "99 % playing within 3 s"
+    finally:
+        if sim.stdin:
+            sim.stdin.close()
+        try:
+            sim.wait(60)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+        gateway.terminate()
+        try:
+            gateway.wait(20)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+        embedded.stop()
+    result["machine"] = f"{platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}"
+    result["at"] = timezone.now().isoformat(timespec="seconds")
+    return result
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
