@@ -18,7 +18,7 @@ NAVIGATION = [
     ("bulletin_approvals", _("Chờ duyệt"), reverse_lazy("content:approvals")),
     ("media", _("Thư viện âm thanh"), reverse_lazy("media:library")),
     ("loudspeakers", _("Cụm loa"), reverse_lazy("fleet:list")),
-    ("schedules", _("Lịch phát"), reverse_lazy("console:area", args=["schedules"])),
+    ("schedules", _("Lịch phát"), reverse_lazy("broadcast:overview")),
     ("boards", _("Bảng tin điện tử"), reverse_lazy("console:area", args=["boards"])),
     ("citizens", _("Người dân"), reverse_lazy("console:area", args=["citizens"])),
     ("reports", _("Báo cáo"), reverse_lazy("console:area", args=["reports"])),
