@@ -183,6 +183,10 @@ def do_start_emergency(
                 requested_at=requested_at,
                 created_by=actor if getattr(actor, "pk", None) else None,
             )
+            if bulletin is not None:
+                from loa.broadcast.handoffs import mark_emergency_sent
+
+                mark_emergency_sent(bulletin, unit)
             record(
                 "broadcast.emergency_started",
                 actor=actor,

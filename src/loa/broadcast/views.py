@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from loa.accounts.access import access_unit, access_unit_code, can
 from loa.broadcast import emergency as em
-from loa.broadcast import preview, proof, services
+from loa.broadcast import handoffs, preview, proof, services
 from loa.broadcast.compile import effective_limits, recurrence_of
 from loa.broadcast.guardrails import windows_text
 from loa.broadcast.models import Emergency, ItemKind, Programme, RelaySource, Schedule
@@ -207,10 +207,13 @@ def emergency_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         p = request.POST
         target = access_unit_code(request.user, p.get("unit", unit.code), "broadcast.emergency")
+        handed = {h.bulletin_id: h.bulletin for h in handoffs.waiting_emergencies(target)}
+        bulletin = handed.get(int(p["bulletin"])) if p.get("bulletin", "").isdigit() else None
         try:
             e = em.do_start_emergency(
                 target, actor=request.user, totp=p.get("totp", ""), text=p.get("text", ""),
                 repeat=int(p.get("repeat") or em.DEFAULT_REPEAT), tone=bool(p.get("tone")),
+                title=bulletin.title if bulletin else "", bulletin=bulletin,
                 requested_at=timezone.now(), request=request,
             )  # fmt: skip
         except ValueError:
@@ -223,8 +226,19 @@ def emergency_new(request: HttpRequest) -> HttpResponse:
     areas = Unit.objects.filter(path__startswith=unit.path, is_active=True, level__lte=2).order_by("path")[
         :200
     ]
-    return render(request, "broadcast/emergency_new.html", {"unit": unit, "recent": recent, "areas": areas,
-                                                              "post": request.POST})  # fmt: skip
+    waiting = handoffs.waiting_emergencies(unit)
+    post: Any = request.POST
+    chosen = request.GET.get("bulletin", "")
+    for h in waiting:
+        if chosen == str(h.bulletin_id):
+            b = h.bulletin
+            post = {
+                "text": b.read_as or b.body or b.summary or b.title,
+                "bulletin": b.pk,
+                "unit": h.unit.code,
+            }
+    context = {"unit": unit, "recent": recent, "areas": areas, "post": post, "waiting": waiting}
+    return render(request, "broadcast/emergency_new.html", context)
 
 
 def _emergency(request: HttpRequest, emergency_id: int, action: str) -> Emergency:

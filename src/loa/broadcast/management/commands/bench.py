@@ -26,6 +26,7 @@ OPTIONS: dict[str, str] = {
     "devices": "số cụm loa",
     "hours": "số giờ của lịch (compile)",
     "repeat": "số lần đo",
+    "processes": "số tiến trình mô phỏng thiết bị (emergency)",
     "heartbeats": "số bản tin trạng thái (ingest)",
     "playlogs": "số sự kiện nhật ký phát (ingest)",
     "publishers": "số luồng gửi song song (ingest)",
