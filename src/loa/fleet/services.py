@@ -159,7 +159,8 @@ def _device_urls(device_id: str) -> tuple[str, str]:
     from django.conf import settings
 
     base = str(settings.LOA_PUBLIC_URL).rstrip("/")
-    return f"{base}{settings.MEDIA_URL}", f"{base}/api/v1/fleet/devices/{device_id}/manifest"
+    # the manifest is compiled and served by broadcasting (device credentials as HTTP Basic auth)
+    return f"{base}{settings.MEDIA_URL}", f"{base}/api/v1/broadcast/manifests/{device_id}"
 
 
 def _existing_device(req: EnrolRequest) -> Device | None:
