@@ -93,5 +93,10 @@ def verify_chain(request: HttpRequest) -> Any:
     from loa.audit.models import AuditHead
 
     head = AuditHead.objects.filter(pk=1).first()
-    return {"ok": r.ok, "checked": r.checked, "broken_id": r.broken_id, "reason": r.reason,
-            "head_hash": head.last_hash if head else ""}
+    return {
+        "ok": r.ok,
+        "checked": r.checked,
+        "broken_id": r.broken_id,
+        "reason": r.reason,
+        "head_hash": head.last_hash if head else "",
+    }
