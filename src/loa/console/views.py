@@ -59,7 +59,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "zones": subtree.filter(level=Level.ZONE).count(),
         "users": users,
     }
+    counts.update(_domain_counts(unit))
     return render(request, "console/dashboard.html", {"unit": unit, "counts": counts})
+
+
+def _domain_counts(unit: Unit) -> dict[str, int]:
+    """Loudspeakers, bulletins and alarms of the unit's subtree (a few indexed counts)."""
+    from loa.content.models import Bulletin, FeedItem, State
+    from loa.fleet.models import Alarm, Device
+
+    devices = Device.objects.filter(unit__path__startswith=unit.path, revoked_at__isnull=True)
+    return {
+        "devices": devices.count(),
+        "online": devices.filter(online=True).count(),
+        "alarms": Alarm.objects.filter(unit__path__startswith=unit.path, cleared_at__isnull=True).count(),
+        "awaiting_approval": Bulletin.objects.filter(
+            origin_unit__path__startswith=unit.path, state=State.SUBMITTED
+        ).count(),
+        "inbox_new": FeedItem.objects.filter(unit=unit, state=FeedItem.State.NEW).count(),
+    }
 
 
 @login_required
