@@ -131,6 +131,7 @@ def store(settings: Any, tmp_path: Path) -> Iterator[Path]:
     """A private MEDIA_ROOT (and Django upload temp dir) per test; yields the audio store folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # uploads stream to temporary files, as large ones do
     (tmp_path / "upload-tmp").mkdir()
     yield tmp_path / "media" / "audio"
 
