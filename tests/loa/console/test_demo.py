@@ -1,0 +1,60 @@
+"""`loa demo`'s seed: every printed login works, asks for TOTP where required, and shows its scope."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+
+from loa.accounts.models import User
+from loa.console.demo import do_seed_demo
+from loa.units.models import Unit
+
+
+@pytest.fixture
+def seeded(db: Any) -> tuple[Unit, list[Any]]:
+    return do_seed_demo("22")
+
+
+def test_each_printed_login_works(seeded: tuple[Unit, list[Any]]) -> None:
+    _province, logins = seeded
+    assert len({login.password for login in logins}) == len(logins), "no two users share a password"
+    roles = {login.role for login in logins}
+    assert len(roles) >= 8, "one user per role"
+    for login in logins:
+        client = Client()
+        r = client.post("/accounts/login/", {"username": login.username, "password": login.password})
+        assert r.status_code == 302, f"{login.username} cannot sign in"
+        r = client.get("/")
+        assert r["Location"].startswith("/accounts/password/"), "the printed password is for one use"
+        new = f"Mat-khau-rieng-{login.username}-2026"
+        client.post("/accounts/password/", {"new_password1": new, "new_password2": new})
+        r = client.get("/")
+        if login.two_factor:
+            assert r.status_code == 302 and r["Location"].startswith("/accounts/2fa/setup/"), login.username
+            page = client.get(r["Location"]).content.decode()
+            secret = re.search(r'id="otp-secret">([A-Z2-7]+)<', page)
+            assert secret is not None
+            key = base64.b32decode(secret.group(1) + "=" * (-len(secret.group(1)) % 8))
+            assert client.post("/accounts/2fa/setup/", {"token": f"{totp(key):06d}"}).status_code == 200
+            r = client.get("/")
+        assert r.status_code == 200, f"{login.username} does not reach the console"
+        assert "Tổng quan" in r.content.decode()
+
+
+def test_reseeding_gives_new_one_time_passwords(seeded: tuple[Unit, list[Any]]) -> None:
+    _province, first = seeded
+    _province, second = do_seed_demo("22")
+    assert {x.password for x in first}.isdisjoint({x.password for x in second})
+    assert User.objects.filter(username__in=[x.username for x in first]).count() == len(first)
+    for login in first:
+        assert (
+            Client()
+            .post("/accounts/login/", {"username": login.username, "password": login.password})
+            .status_code
+            == 400
+        )
