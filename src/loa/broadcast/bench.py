@@ -254,7 +254,16 @@ def emergency_bench(devices: int = 10000, repeat: int = 2, processes: int = 2) -
             assert sim.stdout is not None
             connected += json.loads(sim.stdout.readline() or "{}").get("connected", 0)
         result["connected"] = connected
-        time.sleep(5)  # let the connection storm's presence and status messages settle
+        # the fleet is ready when the gateway has ingested every device's presence (the connection storm is over)
+        ready_by = time.monotonic() + 180
+        while time.monotonic() < ready_by:
+            if Device.objects.filter(unit__path__startswith=province.path, online=True).count() >= devices:
+                break
+            time.sleep(1)
+        result["online_before_first_run"] = Device.objects.filter(
+            unit__path__startswith=province.path, online=True
+        ).count()
+        time.sleep(3)
         deadline = time.monotonic() + 60
         while not GatewayState.objects.filter(name=client_id, connected=True).exists():
             if time.monotonic() > deadline or gateway.poll() is not None:
