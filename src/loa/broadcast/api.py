@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema
 
 from loa.accounts.access import access_unit, access_unit_code, can
 from loa.api.auth import token_of
-from loa.api.errors import ERROR_RESPONSES, ApiError
+from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from loa.broadcast import emergency as em
 from loa.broadcast import preview, proof, services
 from loa.broadcast.compile import effective_limits, manifest_payload
@@ -273,7 +273,9 @@ def check_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
         raise _error(exc) from exc
 
 
-@router.post("/schedules", response={201: ScheduleOut, **ERROR_RESPONSES, 409: Any}, summary="Đặt lịch phát")
+@router.post(
+    "/schedules", response={201: ScheduleOut, **ERROR_RESPONSES, 409: ErrorOut}, summary="Đặt lịch phát"
+)
 def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
     owner, spec = _spec(request, payload)
     may_override = can(request.user, owner, "schedule.override", token_of(request))
