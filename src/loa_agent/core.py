@@ -122,6 +122,7 @@ class AgentCore:
     media_lookup: Callable[[str], Path | None] = lambda sha256: None
     keep_history: bool = True
     signature_cache: dict[tuple[str, bytes], bool] | None = None
+    decode_cache: dict[bytes, Command | ProtocolError] | None = None
     on_change: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
@@ -146,7 +147,7 @@ class AgentCore:
         readable) and ``None`` is returned; an accepted command gets a ``received`` ack and is returned for
         :meth:`execute` (after its media is fetched, for ``play``)."""
         try:
-            command = decode(Command, payload)
+            command = self._decode_command(payload)
         except ProtocolError as exc:
             self._count("invalid")
             command_id = _command_id_of(payload)
@@ -171,6 +172,22 @@ class AgentCore:
             return None
         self._ack(command.id, "received", now)
         return command
+
+    def _decode_command(self, payload: bytes) -> Command:
+        if self.decode_cache is None:
+            return decode(Command, payload)
+        cached = self.decode_cache.get(payload)
+        if isinstance(cached, ProtocolError):
+            raise cached
+        if cached is None:
+            if len(self.decode_cache) > 4096:
+                self.decode_cache.clear()
+            try:
+                cached = self.decode_cache[payload] = decode(Command, payload)
+            except ProtocolError as exc:
+                self.decode_cache[payload] = exc
+                raise
+        return cached
 
     def execute(self, command: Command, now: dt.datetime, media_path: Path | None = None) -> None:
         action = command.action

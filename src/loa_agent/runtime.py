@@ -52,6 +52,7 @@ class RuntimeOptions:
     batch_size: int = MAX_PLAYLOG_EVENTS
     status_on_change: bool = True
     manifest_poll_s: float = 900.0
+    flush_delay_s: float = 0.2  # gather acks and play-log events for a moment before sending them
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
@@ -117,11 +118,13 @@ class AgentRuntime:
             with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
                 await client.publish(presence_topic(self.device_id), PRESENCE_OFFLINE, qos=1, retain=True,
                                      timeout=2)  # fmt: skip
+        self._wake.set()
+        self._flush.set()
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # Python 3.11's wait_for can swallow a cancellation that races with a completion: insist.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=1)
 
     def _changed(self) -> None:
         self._wake.set()
@@ -248,7 +251,7 @@ class AgentRuntime:
         now = self.clock.now()
         # First heartbeat at a random point of the first period, so a fleet does not report in lock-step.
         next_heartbeat = now + dt.timedelta(seconds=self.rng.uniform(0, self.options.heartbeat_s))
-        while True:
+        while not self._stopping:
             self._wake.clear()
             now = self.clock.now()
             deadline = self.core.tick(now)
@@ -280,8 +283,10 @@ class AgentRuntime:
     # --- acks and play logs ---------------------------------------------------------------------------------
 
     async def _sender(self) -> None:
-        while True:
+        while not self._stopping:
             await self._flush.wait()
+            if self.options.flush_delay_s:
+                await asyncio.sleep(self.options.flush_delay_s)
             self._flush.clear()
             self.acks_out.extend(self.core.take_acks())
             await self.connected.wait()

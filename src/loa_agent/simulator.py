@@ -8,7 +8,8 @@ The server's ``loa simulate --devices N`` enrols N devices into a unit, then han
     sim.stop()
 
 All agents share one asyncio loop in a background thread. Commands that reach many agents through one group
-publish are signature-checked once per payload (the replay guard stays per agent).
+publish are decoded and signature-checked once per payload (the replay guard stays per agent). A paho client in
+the same process competes with the agents for the GIL: publish from another process (as the gateway does).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from loa_agent.media import MediaFetcher, NullFetcher
 from loa_agent.player import NullPlayer
 from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
 from loa_agent.runtime import AgentRuntime, RuntimeOptions
-from loa_protocol.messages import EnrolResponse, PlayLogEvent
+from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, ProtocolError
 from loa_protocol.signing import ReplayGuard
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._run_tasks: list[asyncio.Future[None]] = []
         signature_cache: dict[tuple[str, bytes], bool] = {}
+        decode_cache: dict[bytes, Command | ProtocolError] = {}
         rng = random.Random(self.seed)  # noqa: S311 - simulation
         for raw in self.credentials:
             creds = raw if isinstance(raw, EnrolResponse) else EnrolResponse.model_validate(raw)
@@ -93,6 +95,7 @@ class Simulator:
                 media_lookup=fetcher.cached_path,
                 keep_history=self.keep_history,
                 signature_cache=signature_cache,
+                decode_cache=decode_cache,
             )
             hardware = self._hardware_for(creds.device_id, device_rng)
             runtime = AgentRuntime(creds, core, fetcher, clock=self.clock, options=self.options, rng=device_rng,
@@ -155,7 +158,7 @@ class Simulator:
         if self._loop is None:
             return
         try:
-            self.call(self._stop_all(), timeout=60)
+            self.call(self._stop_all(), timeout=120)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
