@@ -73,6 +73,7 @@ if "device_id" not in PARAM_FACTORIES:
     PARAM_FACTORIES["device_id"] = lambda w: _b_device(w).device_id
 PARAM_FACTORIES["code_id"] = lambda w: _b_enrolment_code(w).pk
 PARAM_FACTORIES["command_id"] = lambda w: _b_command(w).pk
+PARAM_FACTORIES["media_asset_id"] = lambda w: _b_asset(w).pk  # "play now" of a library asset (fleet API body)
 
 
 def _b_enrolment_code(w: World) -> Any:

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any, Literal
 from uuid import UUID
 
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
@@ -19,8 +18,6 @@ from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSa
 from loa_protocol.messages import EnrolRequest, EnrolResponse
 
 router = Router()
-
-ENROL_FAILURES_PER_10_MIN = 20
 
 
 def _fleet_error(exc: services.FleetError) -> ApiError:
@@ -77,10 +74,6 @@ def create_enrolment_code(request: HttpRequest, payload: EnrolmentCodeIn) -> Any
     }
 
 
-def _client_key(request: HttpRequest) -> str:
-    return f"loa.fleet.enrol-fail:{request.META.get('REMOTE_ADDR', '?')}"
-
-
 @router.post(
     "/enrol",
     auth=None,
@@ -88,14 +81,14 @@ def _client_key(request: HttpRequest) -> str:
     summary="Thiết bị đổi mã đăng ký lấy danh tính và mật khẩu MQTT riêng",
 )
 def enrol(request: HttpRequest, payload: EnrolRequest) -> Any:
-    key = _client_key(request)
-    failures = int(cache.get(key, 0))
-    if failures >= ENROL_FAILURES_PER_10_MIN:
-        raise ApiError(429, "too_many_attempts", "Nhập sai mã quá nhiều lần; thử lại sau 10 phút.")
+    # Failures are counted in the database, so every web process and machine shares one allowance per address.
+    client = request.META.get("REMOTE_ADDR", "?")
     try:
+        services.check_enrol_attempts(client)
         return services.do_enrol(payload, request=request)
     except services.FleetError as exc:
-        cache.set(key, failures + 1, 600)
+        if exc.status != 429:
+            services.do_count_enrol_failure(client, exc, request=request)
         raise _fleet_error(exc) from exc
 
 
@@ -317,7 +310,20 @@ class CommandIn(Schema):
     action: Literal["play", "stop", "pause", "resume", "next", "volume", "reboot", "refresh_manifest"]
     unit: str | None = Field(None, max_length=16, description="đích là một đơn vị (tỉnh, xã hoặc thôn)")
     device: str | None = Field(None, max_length=16, description="hoặc đích là một cụm loa")
-    params: dict[str, Any] = Field(default_factory=dict)
+    bulletin_id: int | None = Field(
+        None, description="phát ngay: một bản tin đã phát hành mà bạn xem được (âm thanh của bản tin)"
+    )
+    media_asset_id: int | None = Field(None, description="phát ngay: một tệp âm thanh trong thư viện")
+    text: str | None = Field(
+        None, max_length=5000, description="phát ngay: văn bản đọc bằng giọng nói tổng hợp"
+    )
+    voice: str | None = Field(None, max_length=16, description="giọng đọc cho text: north, central, south")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="tham số của lệnh (volume: {volume}; stop: {item_id}). Với play: priority (1–4; mặc định theo "
+        "bản tin: khẩn cấp 1, ưu tiên 3, thường 4), repeat, volume, item_id; hoặc sha256 (và media_url) của một "
+        "tệp trong thư viện — không nhận địa chỉ bên ngoài",
+    )
     totp: str = Field(
         "", max_length=16, description="mã TOTP khi lệnh tới nhiều xã, phát khẩn cấp hoặc khởi động lại"
     )
@@ -383,19 +389,79 @@ def send_command(request: HttpRequest, payload: CommandIn) -> Any:
     else:
         target_unit = access_unit_code(request.user, payload.unit or "", "device.control", token_of(request))
     try:
-        command = services.do_send_command(
-            actor=request.user,
-            action=payload.action,
-            params=payload.params,
-            target_unit=target_unit,
-            target_device=target_device,
-            totp=payload.totp,
-            ttl_s=payload.ttl_s,
-            request=request,
-        )
+        if payload.action == "play":
+            command = _play(request, payload, target_unit, target_device)
+        else:
+            if payload.bulletin_id is not None or payload.media_asset_id is not None or payload.text:
+                raise services.FleetError(
+                    "play_source_invalid",
+                    "Bản tin, tệp âm thanh hoặc văn bản chỉ dùng cho lệnh phát ngay (play).",
+                )
+            command = services.do_send_command(
+                actor=request.user,
+                action=payload.action,
+                params=payload.params,
+                target_unit=target_unit,
+                target_device=target_device,
+                totp=payload.totp,
+                ttl_s=payload.ttl_s,
+                request=request,
+            )
     except services.FleetError as exc:
         raise _fleet_error(exc) from exc
     return 201, CommandOut.of(command)
+
+
+PLAY_OPTION_KEYS = {
+    "priority",
+    "repeat",
+    "volume",
+    "item_id",
+    "sha256",
+    "media_url",
+    "duration_s",
+    "play_until",
+}
+
+
+def _play(request: HttpRequest, payload: CommandIn, target_unit: Any, target_device: Any) -> Command:
+    from loa.fleet.play import PlaySource, do_play_now
+
+    p = dict(payload.params or {})
+    unknown = set(p) - PLAY_OPTION_KEYS
+    if unknown:
+        raise services.FleetError(
+            "params_invalid", f"Tham số không dùng cho lệnh phát ngay: {', '.join(sorted(unknown))}."
+        )
+    try:
+        repeat = int(p.get("repeat", 1))
+        volume = None if p.get("volume") is None else int(p["volume"])
+    except (TypeError, ValueError):
+        raise services.FleetError("params_invalid", "Số lần phát và âm lượng phải là số nguyên.") from None
+    if not 1 <= repeat <= 100 or (volume is not None and not 0 <= volume <= 100):
+        raise services.FleetError("params_invalid", "Số lần phát từ 1 đến 100, âm lượng từ 0 đến 100.")
+    source = PlaySource(
+        bulletin_id=payload.bulletin_id,
+        media_asset_id=payload.media_asset_id,
+        text=payload.text or "",
+        voice=payload.voice,
+        sha256=str(p.get("sha256") or ""),
+        media_url=str(p.get("media_url") or ""),
+    )
+    return do_play_now(
+        actor=request.user,
+        source=source,
+        target_unit=target_unit,
+        target_device=target_device,
+        priority=p.get("priority"),
+        repeat=repeat,
+        volume=volume,
+        item_id=str(p.get("item_id") or "")[:200],
+        totp=payload.totp,
+        ttl_s=payload.ttl_s,
+        token=token_of(request),
+        request=request,
+    )
 
 
 @router.get("/commands", response={200: list[CommandOut], **ERROR_RESPONSES}, summary="Lệnh đã gửi")

@@ -106,6 +106,22 @@ class EnrolmentCode(models.Model):
         return f"…{self.hint} → {self.unit.code}"
 
 
+class AttemptCounter(models.Model):
+    """Failed attempts of one client (``key``) in one fixed window, in the database so that every web process
+    and machine counts together (an in-memory cache would give each process its own allowance)."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="attempt_key_window")]
+        indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
 class StatusSample(models.Model):
     """One status report kept for history (the gateway keeps at most one per device per sample interval)."""
 

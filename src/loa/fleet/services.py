@@ -130,6 +130,50 @@ def do_cancel_enrolment_code(obj: EnrolmentCode, *, actor: Any, request: Any = N
 
 # ---- enrolment -----------------------------------------------------------------------------------------
 
+ENROL_FAILURES_PER_WINDOW = 20
+ENROL_WINDOW_S = 600
+
+
+def _window_start(now: dt.datetime, window_s: int) -> dt.datetime:
+    epoch = int(now.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % window_s, tz=dt.UTC)
+
+
+def check_enrol_attempts(client: str, *, now: dt.datetime | None = None) -> None:
+    """Refuse a client (its address) that failed too often in the current window, whichever process it hit."""
+    from loa.fleet.models import AttemptCounter
+
+    start = _window_start(now or timezone.now(), ENROL_WINDOW_S)
+    row = AttemptCounter.objects.filter(key=f"enrol:{client}", window_start=start).first()
+    if row is not None and row.count >= ENROL_FAILURES_PER_WINDOW:
+        raise FleetError("too_many_attempts", "Nhập sai mã quá nhiều lần; thử lại sau 10 phút.", 429)
+
+
+def do_count_enrol_failure(client: str, error: FleetError, *, request: Any = None) -> int:
+    """Count one failed enrolment of ``client`` in the shared counter and audit it; the window's count."""
+    from django.db.models import F
+
+    from loa.fleet.models import AttemptCounter
+
+    now = timezone.now()
+    start = _window_start(now, ENROL_WINDOW_S)
+    key = f"enrol:{client}"
+    with transaction.atomic():
+        AttemptCounter.objects.get_or_create(key=key, window_start=start)
+        AttemptCounter.objects.filter(key=key, window_start=start).update(count=F("count") + 1)
+        count = AttemptCounter.objects.get(key=key, window_start=start).count
+        AttemptCounter.objects.filter(window_start__lt=now - dt.timedelta(days=1)).delete()
+        record(
+            "fleet.enrolment_failed",
+            actor=f"địa chỉ {client}",
+            request=request,
+            object_type="fleet.attemptcounter",
+            object_id=key[:64],
+            message=f"Đăng ký thiết bị thất bại từ {client}: {error.code} (lần {count} trong 10 phút)",
+            data={"code": error.code, "client": client, "count": count},
+        )
+    return count
+
 
 def _claim_code(code: str) -> EnrolmentCode:
     obj = (
@@ -438,11 +482,20 @@ def do_send_command(
     totp: str = "",
     ttl_s: int | None = None,
     request: Any = None,
+    audit_data: dict[str, Any] | None = None,
 ) -> Command:
-    """Sign a command, store it with one delivery row per device reached, and audit it — in one transaction."""
+    """Sign a command, store it with one delivery row per device reached, and audit it — in one transaction.
+
+    A play command must name library audio by the library's own URL (:func:`loa.fleet.play.check_play_media`);
+    operators and API clients build it from a bulletin, an asset or text with :func:`loa.fleet.play.do_play_now`.
+    """
     if (target_unit is None) == (target_device is None):
         raise FleetError("target_invalid", "Chọn đúng một đích: một cụm loa hoặc một đơn vị.")
     params = check_command(action, params or {})
+    if action == Command.Action.PLAY:
+        from loa.fleet.play import check_play_media
+
+        check_play_media(params)
     ttl = int(ttl_s or DEFAULT_TTL_S)
     if not 10 <= ttl <= 7 * 86400:
         raise FleetError("ttl_invalid", "Thời hạn của lệnh phải từ 10 giây đến 7 ngày.")
@@ -500,7 +553,8 @@ def do_send_command(
             unit=unit,
             obj=command,
             message=f"Lệnh “{ACTION_LABELS.get(action, action)}” tới {where} ({len(devices)} cụm loa)",
-            data={"action": action, "params": params, "topic": topic, "seq": seq, "devices": len(devices)},
+            data={"action": action, "params": params, "topic": topic, "seq": seq, "devices": len(devices)}
+            | (audit_data or {}),
         )
     return command
 

@@ -269,16 +269,60 @@ def enrolment_cancel(request: HttpRequest, code_id: int) -> HttpResponse:
 def _params_from_form(action: str, post: Any) -> dict[str, Any]:
     if action == "volume":
         return {"volume": int(post.get("volume") or -1)}
-    if action == "play":
-        params: dict[str, Any] = {
-            "item_id": post.get("item_id", "").strip() or "phat-ngay",
-            "media_url": post.get("media_url", "").strip(),
-            "sha256": post.get("sha256", "").strip().lower(),
-            "duration_s": float(post.get("duration_s") or 0),
-            "priority": int(post.get("priority") or 3),
-        }
-        return params
     return {}
+
+
+def _play_from_form(request: HttpRequest, target_unit: Unit | None, target_device: Device | None) -> Command:
+    """ "Play now" from the form: a published bulletin, a library asset or typed text (one of them)."""
+    from loa.fleet.play import PlaySource, do_play_now
+
+    post = request.POST
+    bulletin = post.get("bulletin_id", "").strip()
+    asset = post.get("media_asset_id", "").strip()
+    source = PlaySource(
+        bulletin_id=int(bulletin) if bulletin else None,
+        media_asset_id=int(asset) if asset else None,
+        text=post.get("text", ""),
+        voice=post.get("voice") or None,
+    )
+    volume = post.get("play_volume", "").strip()
+    return do_play_now(
+        actor=request.user,
+        source=source,
+        target_unit=target_unit,
+        target_device=target_device,
+        priority=int(post["priority"]) if post.get("priority") else None,
+        repeat=int(post.get("repeat") or 1),
+        volume=int(volume) if volume else None,
+        totp=post.get("totp", ""),
+        request=request,
+    )
+
+
+def _play_choices(request: HttpRequest) -> dict[str, Any]:
+    """Published bulletins the user can see (their inbox included) and library audio they may use."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from loa.content.models import State
+    from loa.content.services import visible_bulletins
+    from loa.media.access import usable_media_assets
+    from loa.tts.engines import VOICES
+
+    now = timezone.now()
+    bulletins = (
+        visible_bulletins(request.user)
+        .filter(state=State.PUBLISHED)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("origin_unit", "audio_asset")
+        .order_by("-published_at", "-pk")[:100]
+    )
+    assets = usable_media_assets(request.user).filter(duration_s__gt=0).order_by("-created_at", "-pk")[:100]
+    return {
+        "bulletins": bulletins,
+        "assets": assets,
+        "voices": [(k, v.label) for k, v in VOICES.items()],
+    }
 
 
 @login_required
@@ -293,18 +337,20 @@ def command_new(request: HttpRequest) -> HttpResponse:
         else:
             target_unit = access_unit_code(request.user, request.POST.get("unit", ""), "device.control")
         try:
-            params = _params_from_form(action, request.POST)
-            command = services.do_send_command(
-                actor=request.user,
-                action=action,
-                params=params,
-                target_unit=target_unit,
-                target_device=target_device,
-                totp=request.POST.get("totp", ""),
-                request=request,
-            )
+            if action == "play":
+                command = _play_from_form(request, target_unit, target_device)
+            else:
+                command = services.do_send_command(
+                    actor=request.user,
+                    action=action,
+                    params=_params_from_form(action, request.POST),
+                    target_unit=target_unit,
+                    target_device=target_device,
+                    totp=request.POST.get("totp", ""),
+                    request=request,
+                )
         except ValueError:
-            messages.error(request, _("Âm lượng, thời lượng và mức ưu tiên phải là số."))
+            messages.error(request, _("Âm lượng, số lần phát và mức ưu tiên phải là số."))
         except services.FleetError as exc:
             messages.error(request, exc.message)
         else:
@@ -315,10 +361,17 @@ def command_new(request: HttpRequest) -> HttpResponse:
     elif request.method != "GET":
         return HttpResponse(status=405)
     current = current_unit(request)
+    posted = request.POST if request.method == "POST" else request.GET
     return render(
         request,
         "fleet/command_new.html",
-        {"units": units[:500], "actions": Command.Action.choices, "current": current, "posted": request.POST},
+        {
+            "units": units[:500],
+            "actions": Command.Action.choices,
+            "current": current,
+            "posted": posted,
+            **_play_choices(request),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -14,6 +14,7 @@ from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
 from loa.jobs.models import Job
 from loa.media import services
+from loa.media.access import MediaAssetNotFound, access_media_asset
 from loa.media.audio import MediaRejected, check_size, setting
 from loa.media.files import file_response
 from loa.media.models import MediaAsset
@@ -105,17 +106,15 @@ class JobOut(Schema):
 
 
 def access_asset(request: HttpRequest, asset_id: int, action: str = "media.view") -> MediaAsset:
-    """The asset, if the caller may do ``action`` on its owner unit (system assets: system admins)."""
+    """The asset, if the caller may do ``action`` on it (:func:`loa.media.access.access_media_asset`: its owner
+    unit's scope, or — to listen — a published bulletin the caller sees that carries it)."""
     asset = MediaAsset.objects.select_related("unit").filter(pk=asset_id).first()
-    if asset is None:
+    try:
+        return access_media_asset(request.user, asset, action, token_of(request))
+    except MediaAssetNotFound:
         raise ApiError(
             404, "asset_not_found", "Không tìm thấy tệp trong thư viện, hoặc tệp nằm ngoài phạm vi."
-        )
-    if asset.unit is None:
-        access_system(request.user, action, token_of(request))
-    else:
-        access_unit(request.user, asset.unit, action, token_of(request))
-    return asset
+        ) from None
 
 
 def access_media_job(request: HttpRequest, job_id: int) -> Job:

@@ -18,6 +18,7 @@ from loa.accounts.access import access_system, access_unit, access_unit_code, ac
 from loa.console.current import current_unit
 from loa.jobs.models import Job
 from loa.media import services
+from loa.media.access import access_media_asset
 from loa.media.api import receive_upload
 from loa.media.audio import WAVEFORM_POINTS, MediaRejected, check_size, setting
 from loa.media.files import file_response
@@ -27,13 +28,7 @@ from loa.media.uploads import upload_refused
 
 def _access_asset(request: HttpRequest, asset_id: int) -> MediaAsset:
     asset = MediaAsset.objects.select_related("unit").filter(pk=asset_id).first()
-    if asset is None:
-        raise Http404("Không tìm thấy tệp trong thư viện.")
-    if asset.unit is None:
-        access_system(request.user, "media.view")
-    else:
-        access_unit(request.user, asset.unit, "media.view")
-    return asset
+    return access_media_asset(request.user, asset, "media.view")
 
 
 def _access_job(request: HttpRequest, job_id: int) -> Job:

@@ -102,12 +102,62 @@ def test_expired_wrong_and_malformed_codes(technician: str, mqtt_dir: Path) -> N
     assert Device.objects.count() == 0
 
 
-def test_enrolment_attempts_are_rate_limited(mqtt_dir: Path, db: None) -> None:
+def _database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _blocked_in_another_process(address: str) -> bool:
+    """Ask a separate Python process (its own memory and cache) whether ``address`` may still try."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'loa.settings'); django.setup()\n"
+        "from loa.fleet import services\n"
+        "import sys\ntry:\n    services.check_enrol_attempts(sys.argv[1])\n"
+        "except services.FleetError as e:\n    print(e.code)\nelse:\n    print('allowed')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, address],
+        env=dict(os.environ, LOA_DATABASE_URL=_database_url()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = out.stdout.strip().splitlines()[-1]
+    assert answer in ("too_many_attempts", "allowed"), out
+    return answer == "too_many_attempts"
+
+
+def test_enrolment_attempts_are_rate_limited_across_processes(mqtt_dir: Path, transactional_db: None) -> None:
     from django.core.cache import cache
 
-    cache.clear()
+    from loa.fleet.models import AttemptCounter
+
+    assert not _blocked_in_another_process("127.0.0.1")
     codes = [_post(Client(), ENROL, _device_body(f"WRONG-{i:04d}")).status_code for i in range(22)]
-    assert codes[:20] == [400] * 20 and codes[-1] == 429
+    assert codes[:20] == [400] * 20 and codes[20:] == [429, 429]
+    # counted in the database (one shared allowance), each failure audited; refusals are not counted again
+    assert sum(AttemptCounter.objects.values_list("count", flat=True)) == 20
+    assert AuditEntry.objects.filter(action="fleet.enrolment_failed").count() == 20
+    # another web process, with its own memory, refuses the same address; a fresh cache changes nothing
+    assert _blocked_in_another_process("127.0.0.1")
+    cache.clear()
+    resp = _post(Client(), ENROL, _device_body("WRONG-9999"))
+    assert resp.status_code == 429 and resp.json()["error"]["code"] == "too_many_attempts"
+    assert "thử lại sau 10 phút" in resp.json()["error"]["message"]
+    # another address keeps its own allowance
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    resp = other.post(ENROL, json.dumps(_device_body("WRONG-0000")), content_type="application/json")
+    assert resp.status_code == 400
+    assert not _blocked_in_another_process("10.1.2.3")
 
 
 def test_only_managers_create_codes(make_user: Any, tree: dict, token_for: Any) -> None:

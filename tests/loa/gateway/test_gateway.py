@@ -28,6 +28,7 @@ from loa.gateway.service import Gateway, GatewayOptions
 from loa_protocol import topics
 from loa_protocol.messages import Command as CommandMessage
 from loa_protocol.signing import verify_command
+from tests.loa.fleet.brokers import MqttBroker, client_id  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.mqtt
 
@@ -42,9 +43,11 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 class RunningGateway:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, client_id: str = "loa-gateway") -> None:
         self.gateway = Gateway(
-            GatewayOptions(url=url, flush_interval=0.2, check_interval=0.5, state_interval=0.5)
+            GatewayOptions(
+                url=url, client_id=client_id, flush_interval=0.2, check_interval=0.5, state_interval=0.5
+            )
         )
         self.thread = threading.Thread(target=self.gateway.run, daemon=True)
 
@@ -60,13 +63,12 @@ class RunningGateway:
 
 
 @pytest.fixture
-def gateway(
-    mosquitto: broker.EmbeddedBroker, transactional_db: None
-) -> Iterator[Callable[[], RunningGateway]]:
+def gateway(bus: MqttBroker, transactional_db: None) -> Iterator[Callable[[], RunningGateway]]:
     running: list[RunningGateway] = []
+    name = client_id("loa-gateway")  # one persistent session per test, whatever broker it runs on
 
     def start() -> RunningGateway:
-        gw = RunningGateway(mosquitto.url).start()
+        gw = RunningGateway(bus.url, name).start()
         running.append(gw)
         return gw
 
@@ -77,17 +79,13 @@ def gateway(
 
 
 @pytest.fixture
-def devices(
-    tree: dict, transactional_db: None, mosquitto: broker.EmbeddedBroker
-) -> dict[str, list[DeviceCredentials]]:
+def devices(tree: dict, transactional_db: None, bus: MqttBroker) -> dict[str, list[DeviceCredentials]]:
     return {"a": provision(tree["a"], 3), "b": provision(tree["b"], 2)}
 
 
-def test_statuses_are_ingested_in_batches(
-    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
-) -> None:
+def test_statuses_are_ingested_in_batches(gateway: Any, devices: dict, bus: MqttBroker) -> None:
     gw = gateway()
-    clients = [device_client(mosquitto.url, c).connect() for c in devices["a"]]
+    clients = [device_client(bus.url, c).connect() for c in devices["a"]]
     for round_ in range(20):
         for c, creds in zip(clients, devices["a"], strict=True):
             c.publish(
@@ -107,12 +105,10 @@ def test_statuses_are_ingested_in_batches(
         c.close()
 
 
-def test_playlogs_are_ingested_exactly_once(
-    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker
-) -> None:
+def test_playlogs_are_ingested_exactly_once(gateway: Any, devices: dict, bus: MqttBroker) -> None:
     gateway()
     creds = devices["a"][0]
-    client = device_client(mosquitto.url, creds).connect()
+    client = device_client(bus.url, creds).connect()
     events = [playlog_event(creds.device_id, kind=k) for k in ("start", "end")] * 1
     more = [playlog_event(creds.device_id) for _ in range(50)]
     client.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, events))
@@ -185,11 +181,11 @@ def _agent(url: str, creds: DeviceCredentials) -> MqttClient:
 
 
 def test_outbox_delivers_commands_and_acks_move_deliveries(
-    gateway: Any, devices: dict, tree: dict, make_user: Any, mosquitto: broker.EmbeddedBroker
+    gateway: Any, devices: dict, tree: dict, make_user: Any, bus: MqttBroker
 ) -> None:
     from loa.fleet import keys
 
-    agents = {c.device_id: (_agent(mosquitto.url, c), c) for c in devices["a"] + devices["b"]}
+    agents = {c.device_id: (_agent(bus.url, c), c) for c in devices["a"] + devices["b"]}
     gateway()
     operator = make_user("op", "commune_operator", tree["a"])
     command = do_send_command(actor=operator, action="volume", params={"volume": 55}, target_unit=tree["a"])
@@ -236,10 +232,10 @@ def test_expired_commands_are_never_published(
     assert Command.objects.get(pk=command.pk).state == Command.State.EXPIRED
 
 
-def test_gateway_restart_loses_nothing(gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker) -> None:
+def test_gateway_restart_loses_nothing(gateway: Any, devices: dict, bus: MqttBroker) -> None:
     first = gateway()
     creds = devices["a"][0]
-    client = device_client(mosquitto.url, creds).connect()
+    client = device_client(bus.url, creds).connect()
     first.stop()  # gateway down: the broker queues for its persistent session
     sent = [playlog_event(creds.device_id) for _ in range(120)]
     for i in range(0, 120, 10):
@@ -260,10 +256,10 @@ def test_broker_restart_heals(
     mosquitto.restart()
     assert wait_until(lambda: gw.gateway.counters["connects"] >= 2, timeout=20)
     operator = make_user("op", "commune_operator", tree["a"])
+    agent = _agent(mosquitto.url, creds)  # subscribed before the command exists (no persistent session)
     command = do_send_command(
         actor=operator, action="pause", target_device=Device.objects.get(device_id=creds.device_id)
     )
-    agent = _agent(mosquitto.url, creds)
     assert wait_until(lambda: Command.objects.get(pk=command.pk).state == Command.State.PUBLISHED)
     assert agent.wait_for(lambda ms: any(str(command.pk) in m.payload.decode() for m in ms))
     event = playlog_event(creds.device_id)
@@ -272,15 +268,13 @@ def test_broker_restart_heals(
     agent.close()
 
 
-def test_presence_and_offline_alarm(
-    gateway: Any, devices: dict, mosquitto: broker.EmbeddedBroker, settings: Any
-) -> None:
+def test_presence_and_offline_alarm(gateway: Any, devices: dict, bus: MqttBroker, settings: Any) -> None:
     from loa.fleet.models import Alarm
 
     settings.LOA_OFFLINE_ALARM_AFTER_S = 1
     gateway()
     creds = devices["a"][0]
-    client = device_client(mosquitto.url, creds)
+    client = device_client(bus.url, creds)
     client.connect(will=(topics.presence_topic(creds.device_id), b"offline"))
     client.publish(topics.presence_topic(creds.device_id), b"online", retain=True)
     assert wait_until(lambda: Device.objects.get(device_id=creds.device_id).online)
@@ -290,7 +284,7 @@ def test_presence_and_offline_alarm(
         lambda: Alarm.objects.filter(device_id=creds.device_id, cleared_at__isnull=True).exists()
     )
     client.client.loop_stop()
-    again = device_client(mosquitto.url, creds).connect()
+    again = device_client(bus.url, creds).connect()
     again.publish(topics.status_topic(creds.device_id), status_payload(creds.device_id))
     assert wait_until(lambda: Device.objects.get(device_id=creds.device_id).online)
     assert wait_until(

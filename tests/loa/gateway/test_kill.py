@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from loa.fleet import broker
 from loa.fleet.models import PlayLog
 from loa.fleet.testing import device_client, playlog_event, playlog_payload, provision
 from loa_protocol import topics
+from tests.loa.fleet.brokers import MqttBroker, client_id  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.mqtt
+
+
+GATEWAY_NAME = client_id("loa-gateway-kill-test")  # its persistent session is this run's alone
 
 
 def _start_gateway(url: str, mqtt_dir: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -27,7 +30,7 @@ def _start_gateway(url: str, mqtt_dir: Path, log: Path) -> subprocess.Popen[byte
         os.environ,
         LOA_DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
         LOA_MQTT_DIR=str(mqtt_dir),
-        LOA_GATEWAY_CLIENT_ID="loa-gateway-kill-test",
+        LOA_GATEWAY_CLIENT_ID=GATEWAY_NAME,
     )
     return subprocess.Popen(
         [
@@ -55,19 +58,19 @@ def _wait(predicate: Any, timeout: float = 20.0) -> None:
 def _wait_subscribed() -> None:
     from loa.gateway.models import GatewayState
 
-    _wait(lambda: GatewayState.objects.filter(name="loa-gateway-kill-test", connected=True).exists())
+    _wait(lambda: GatewayState.objects.filter(name=GATEWAY_NAME, connected=True).exists())
 
 
 def test_kill_9_during_burst_loses_nothing(
-    tree: dict, transactional_db: None, mosquitto: broker.EmbeddedBroker, mqtt_dir: Path, tmp_path: Path
+    tree: dict, transactional_db: None, mqtt: MqttBroker, mqtt_dir: Path, tmp_path: Path
 ) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("the subprocess reuses the SQLite test database file")
     creds = provision(tree["a"], 4)
     log = tmp_path / "gateway.log"
-    gw = _start_gateway(mosquitto.url, mqtt_dir, log)
+    gw = _start_gateway(mqtt.url, mqtt_dir, log)
     _wait_subscribed()
-    clients = [device_client(mosquitto.url, c).connect() for c in creds]
+    clients = [device_client(mqtt.url, c).connect() for c in creds]
     sent: list[Any] = []
     try:
         for round_ in range(60):
@@ -82,7 +85,7 @@ def test_kill_9_during_burst_loses_nothing(
                 gw.wait(10)
                 assert PlayLog.objects.count() <= len(sent)
             if round_ == 40:
-                gw = _start_gateway(mosquitto.url, mqtt_dir, log)
+                gw = _start_gateway(mqtt.url, mqtt_dir, log)
         deadline = time.monotonic() + 30
         while PlayLog.objects.count() < len(sent) and time.monotonic() < deadline:
             time.sleep(0.1)
