@@ -23,13 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loa_protocol.topics import (
-    PREFIX,
-    check_device_id,
-    device_command_topic,
-    device_subscriptions,
-    manifest_topic,
-)
+from loa_protocol.topics import PREFIX, check_device_id, device_subscriptions
 
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto")
 DEFAULT_ITERATIONS = 101  # what mosquitto_passwd 2.0 uses
@@ -59,33 +53,25 @@ def device_acl(device_id: str, unit_codes: list[str]) -> str:
 
 def server_acl(username: str) -> str:
     """The ACL block of the server (gateway): read every device topic, write commands and manifests."""
-    return "\n".join(
-        [
-            f"user {username}",
-            f"topic read {PREFIX}/d/#",
-            f"topic write {PREFIX}/dev/#",
-            f"topic write {PREFIX}/g/#",
-            f"topic read {PREFIX}/dev/#",
-            f"topic read {PREFIX}/g/#",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                f"user {username}",
+                f"topic read {PREFIX}/d/#",
+                f"topic write {PREFIX}/dev/#",
+                f"topic write {PREFIX}/g/#",
+                f"topic read {PREFIX}/dev/#",
+                f"topic read {PREFIX}/g/#",
+            ]
+        )
+        + "\n"
+    )
 
 
 def render_acl(devices: Iterable[tuple[str, list[str]]], server_users: Iterable[str] = ()) -> str:
     blocks = [server_acl(user) for user in server_users]
     blocks += [device_acl(device_id, codes) for device_id, codes in devices]
     return "\n".join(blocks)
-
-
-__all__ = [
-    "MosquittoBroker",
-    "device_acl",
-    "device_command_topic",
-    "find_mosquitto",
-    "manifest_topic",
-    "password_hash",
-    "render_acl",
-]
 
 
 def find_mosquitto() -> str | None:
@@ -184,7 +170,10 @@ class MosquittoBroker:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"Mosquitto dừng ngay khi khởi động (mã {self.process.returncode}): {err}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 return self
             time.sleep(0.02)
         self.stop()
