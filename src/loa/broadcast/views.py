@@ -142,6 +142,7 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
                 dates=_dates(p.get("dates", "")),
                 rrule=p.get("rrule", ""),
                 exdates=_dates(p.get("exdates", "")),
+                valid_from=_dates(p.get("valid_from", ""))[0] if p.get("valid_from") else None,
                 valid_until=_dates(p.get("valid_until", ""))[0] if p.get("valid_until") else None,
                 repeat_mode=p.get("repeat_mode", "none"),
                 repeat_count=int(p.get("repeat_count") or 1),
