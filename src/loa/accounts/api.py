@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from loa.accounts import services
 from loa.accounts.access import access_anywhere, access_unit_code, can, is_system_admin
@@ -128,7 +128,9 @@ def create_user(request: HttpRequest, payload: UserIn, role: str, unit_code: str
         )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
-    return 201, {"user": _user_out(user, request.user, token_of(request)), "one_time_password": password}
+    return Status(
+        201, {"user": _user_out(user, request.user, token_of(request)), "one_time_password": password}
+    )
 
 
 @router.post("/users/{user_id}/roles", response={201: GrantOut, **ERROR_RESPONSES}, summary="Gán vai trò")
@@ -143,7 +145,7 @@ def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Any:
         )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
-    return 201, {"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None}
+    return Status(201, {"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None})
 
 
 @router.delete("/roles/{assignment_id}", response={204: None, **ERROR_RESPONSES}, summary="Thu hồi vai trò")
@@ -152,7 +154,7 @@ def revoke_role(request: HttpRequest, assignment_id: int) -> Any:
     if assignment.unit is None and not is_system_admin(request.user):
         raise ApiError(404, "not_found", "Không tìm thấy đối tượng yêu cầu.")
     services.do_revoke_role(assignment, actor=request.user, request=request, token=token_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response={200: list[TokenOut], **ERROR_RESPONSES}, summary="Mã truy cập API của tôi")
@@ -178,7 +180,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
         )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
-    return 201, {**_token_out(token), "token": key}
+    return Status(201, {**_token_out(token), "token": key})
 
 
 @router.delete("/tokens/{token_id}", response={204: None, **ERROR_RESPONSES}, summary="Thu hồi mã truy cập")
@@ -186,4 +188,4 @@ def revoke_token(request: HttpRequest, token_id: int) -> Any:
     access_anywhere(request.user, "token.manage", token_of(request))
     token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
     services.do_revoke_token(token, actor=request.user, request=request)
-    return 204, None
+    return Status(204, None)

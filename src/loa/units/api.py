@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
@@ -105,7 +105,7 @@ def create_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
         )
     except services.UnitError as exc:
         raise _unit_error(exc) from exc
-    return 201, UnitOut.of(zone)
+    return Status(201, UnitOut.of(zone))
 
 
 @router.patch("/{code}", response={200: UnitOut, **ERROR_RESPONSES}, summary="Sửa thôn/bản/tổ dân phố")
@@ -127,7 +127,7 @@ def delete_zone(request: HttpRequest, code: str) -> Any:
         services.do_delete_zone(zone, actor=request.user, request=request)
     except services.UnitError as exc:
         raise _unit_error(exc) from exc
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
