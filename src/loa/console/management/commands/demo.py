@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -45,6 +46,12 @@ class Command(BaseCommand):
             from loa.fleet.demo import start_demo_fleet, stop_demo_fleet
 
             fleet = [] if options["no_fleet"] else start_demo_fleet(province)
+            if fleet:
+                out.write(
+                    "Cụm loa mô phỏng: 300 cụm ở 3 xã đầu tiên của tỉnh, qua broker MQTT nhúng và gateway "
+                    f"(nhật ký: {settings.DATA_DIR / 'demo-fleet.log'}). Nhấn Ctrl-C để dừng tất cả."
+                )
+                out.write("")
             try:
                 call_command("serve", host=options["host"], port=options["port"])
             finally:
