@@ -92,6 +92,7 @@ class Gateway:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self.client = client
         self.target = target
 
@@ -104,10 +105,17 @@ class Gateway:
             return
         with self._gen_lock:
             self._generation += 1
+        # Connected counts from the SUBACK: on a first connection (no persistent session yet) a device's message
+        # published before it would not reach the gateway.
         client.subscribe([(f, 1) for f in topics.GATEWAY_FILTERS])
-        self._connected.set()
         self.counters.add("connects")
         log.info("gateway đã kết nối tới %s:%s", self.target.host, self.target.port)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if any(r.is_failure for r in reasons):
+            self.counters.add("subscribe_refused")
+            log.error("broker từ chối đăng ký chủ đề của gateway: %s", reasons)
+        self._connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
