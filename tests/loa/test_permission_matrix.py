@@ -74,6 +74,7 @@ if "device_id" not in PARAM_FACTORIES:
 PARAM_FACTORIES["code_id"] = lambda w: _b_enrolment_code(w).pk
 PARAM_FACTORIES["command_id"] = lambda w: _b_command(w).pk
 PARAM_FACTORIES["media_asset_id"] = lambda w: _b_asset(w).pk  # "play now" of a library asset (fleet API body)
+PARAM_FACTORIES["attachment_id"] = lambda w: _b_attachment(w).pk  # a file attached to commune B's bulletin
 
 
 def _b_enrolment_code(w: World) -> Any:
@@ -163,6 +164,29 @@ def _b_clip(w: World) -> Any:
             sha256="0" * 64, path="audio/none.mp3", duration_s=1.0, loudness_lufs=-16.0, created_by=w.b_user,
         )  # fmt: skip
     return w.extra["clip"]
+
+
+def _b_attachment(w: World) -> Any:
+    """An image (a real 1×1 PNG, stored) attached to commune B's bulletin."""
+    import tempfile
+    from pathlib import Path
+
+    from loa.content.attachments import do_ingest_attachment
+    from loa.content.models import Attachment
+
+    if "attachment" not in w.extra:
+        png = bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "cao-xanh.png"
+            path.write_bytes(png)
+            asset = do_ingest_attachment(path, unit=w.tree["b"], actor=w.b_user, original_name="Cao Xanh.png")
+        w.extra["attachment"] = Attachment.objects.create(
+            bulletin=_b_bulletin(w), kind="image", asset=asset, title="Cao Xanh", added_by=w.b_user
+        )
+    return w.extra["attachment"]
 
 
 def _b_bulletin(w: World) -> Any:

@@ -200,7 +200,12 @@ def check_receivers(origin: Unit, codes: Iterable[str]) -> list[Unit]:
 
 
 def check_bulletin_data(
-    data: dict[str, Any], origin: Unit, *, partial: bool = False
+    data: dict[str, Any],
+    origin: Unit,
+    *,
+    partial: bool = False,
+    actor: Any = None,
+    token: ApiToken | None = None,
 ) -> tuple[dict[str, Any], list[Unit] | None]:
     """Validate editable fields; returns the cleaned values and the receivers (None when not given)."""
     unknown = set(data) - set(FIELD_LABELS)
@@ -233,7 +238,7 @@ def check_bulletin_data(
         elif name == "extras":
             clean[name] = _clean_extras(value)
         elif name == "audio_asset_id":
-            clean[name] = _check_asset(value) if value is not None else None
+            clean[name] = _check_asset(value, actor=actor, token=token) if value is not None else None
     if not partial or "title" in clean:
         if not clean.get("title"):
             raise _err("title", "title_required", "Tiêu đề không được để trống.")
@@ -266,12 +271,27 @@ def _check_consistency(b: Bulletin) -> None:
         raise _err("relay_source", "relay_source_required", "Bản tin tiếp âm phải có nguồn tiếp âm.")
 
 
-def _check_asset(asset_id: Any, field: str = "audio_asset_id", kind: str = "audio") -> int:
+def _check_asset(
+    asset_id: Any,
+    field: str = "audio_asset_id",
+    kind: str = "audio",
+    *,
+    actor: Any = None,
+    token: ApiToken | None = None,
+) -> int:
+    """The asset exists, is of ``kind`` and the actor may use it (``access_media_asset``: its own units' library,
+    or the audio of a published bulletin it received). Someone else's asset is "not found", like a missing one."""
+    from loa.media.access import MediaAssetNotFound, access_media_asset
     from loa.media.models import MediaAsset
 
     if not isinstance(asset_id, int) or isinstance(asset_id, bool) or asset_id <= 0:
         raise _err(field, "asset_invalid", "Mã tệp không hợp lệ.")
-    asset = MediaAsset.objects.filter(pk=asset_id).first()
+    asset = MediaAsset.objects.select_related("unit").filter(pk=asset_id).first()
+    if asset is not None and actor is not None:
+        try:
+            access_media_asset(actor, asset, "media.view", token)
+        except (MediaAssetNotFound, AccessDenied):
+            asset = None
     if asset is None:
         raise _err(field, "asset_not_found", "Không tìm thấy tệp đã chọn trong thư viện.")
     if kind and asset.kind != kind:
@@ -782,7 +802,7 @@ def do_create_bulletin(
     access_unit(actor, origin, "bulletin.edit", token)
     if origin.level == Level.ZONE:
         raise _err("origin_unit", "origin_is_zone", "Bản tin được tạo ở cấp tỉnh hoặc xã, không ở cấp thôn.")
-    clean, receivers = check_bulletin_data(data, origin)
+    clean, receivers = check_bulletin_data(data, origin, actor=actor, token=token)
     clean.setdefault("produced_at", None)
     if clean["produced_at"] is None:
         clean["produced_at"] = timezone.now()
@@ -824,7 +844,7 @@ def do_update_bulletin(
 ) -> Bulletin:
     """Save an edit as a new version; a substantive edit after approval (or under review) goes back to review."""
     access_unit(actor, bulletin.origin_unit, "bulletin.edit", token)
-    clean, receivers = check_bulletin_data(data, bulletin.origin_unit, partial=True)
+    clean, receivers = check_bulletin_data(data, bulletin.origin_unit, partial=True, actor=actor, token=token)
     with transaction.atomic():
         b = Bulletin.objects.select_for_update().select_related("origin_unit").get(pk=bulletin.pk)
         if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
@@ -910,7 +930,9 @@ def do_attach(
         )
     if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
         raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
-    asset_id = _check_asset(asset_id, "asset_id", kind)
+    asset_id = _check_asset(asset_id, "asset_id", kind, actor=actor, token=token)
+    if b.attachments.filter(asset_id=asset_id).exists():
+        raise BulletinError("attachment_duplicate", "Tệp này đã được đính kèm vào bản tin.", 409)
     with transaction.atomic():
         att = Attachment.objects.create(
             bulletin=b, kind=kind, asset_id=asset_id, title=" ".join(title.split())[:300], added_by=actor
@@ -925,6 +947,82 @@ def do_attach(
             data={"kind": kind, "asset": asset_id},
         )
     return att
+
+
+def do_detach(
+    attachment: Attachment,
+    *,
+    actor: Any,
+    token: ApiToken | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    """Remove an attachment from a bulletin (the file stays in the unit's library)."""
+    b = attachment.bulletin
+    access_unit(actor, b.origin_unit, "bulletin.edit", token)
+    if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
+        raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+    with transaction.atomic():
+        data = {"kind": attachment.kind, "asset": attachment.asset_id, "title": attachment.title}
+        attachment.delete()
+        record(
+            "bulletin.detached",
+            actor=actor,
+            request=request,
+            unit=b.origin_unit,
+            obj=b,
+            message=f"Gỡ tệp đính kèm khỏi bản tin: {b.title}"[:500],
+            data=data,
+        )
+
+
+def do_upload_attachment(
+    b: Bulletin,
+    path: Any,
+    original_name: str,
+    title: str = "",
+    *,
+    actor: Any,
+    token: ApiToken | None = None,
+    request: HttpRequest | None = None,
+) -> Attachment:
+    """Check an uploaded image or document (by content), file it in the unit's library and attach it."""
+    from loa.content.attachments import AttachmentRejected, do_ingest_attachment
+
+    access_unit(actor, b.origin_unit, "bulletin.edit", token)
+    access_unit(actor, b.origin_unit, "media.upload", token)
+    if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
+        raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+    try:
+        asset = do_ingest_attachment(
+            path, unit=b.origin_unit, actor=actor, original_name=original_name, request=request
+        )
+    except AttachmentRejected as exc:
+        raise BulletinError(exc.code, exc.message, 413 if exc.code == "too_large" else 400, "file") from exc
+    return do_attach(
+        b, asset.kind, asset.pk, title or asset.original_name, actor=actor, token=token, request=request
+    )
+
+
+def do_set_audio(
+    bulletin: Bulletin,
+    asset_id: int | None,
+    *,
+    actor: Any,
+    token: ApiToken | None = None,
+    request: HttpRequest | None = None,
+) -> Bulletin:
+    """Use a library audio asset as the bulletin's audio (or none); the duration follows the asset."""
+    data: dict[str, Any] = {"audio_asset_id": asset_id}
+    if asset_id is not None:
+        from loa.media.models import MediaAsset
+
+        _check_asset(asset_id, actor=actor, token=token)
+        duration = MediaAsset.objects.filter(pk=asset_id).values_list("duration_s", flat=True).first()
+        if duration:
+            data["duration_s"] = max(1, round(float(duration)))
+    else:
+        data["duration_s"] = None
+    return do_update_bulletin(bulletin, data, actor=actor, token=token, request=request)
 
 
 def do_make_audio(

@@ -16,6 +16,12 @@ urlpatterns = [
     path("<int:bulletin_id>/transition/", views.transition, name="transition"),
     path("<int:bulletin_id>/comment/", views.comment, name="comment"),
     path("<int:bulletin_id>/audio/", views.make_audio, name="audio"),
+    path("<int:bulletin_id>/audio/upload/", views.audio_upload, name="audio_upload"),
+    path("<int:bulletin_id>/audio/jobs/<int:job_id>/", views.audio_job, name="audio_job"),
+    path("<int:bulletin_id>/audio/set/", views.audio_set, name="audio_set"),
+    path("<int:bulletin_id>/attachments/", views.attach, name="attach"),
+    path("<int:bulletin_id>/attachments/<int:attachment_id>/", views.attachment_file, name="attachment"),
+    path("<int:bulletin_id>/attachments/<int:attachment_id>/remove/", views.detach, name="detach"),
     path("<int:bulletin_id>/share/", views.share, name="share"),
     path("<int:bulletin_id>/replace/", views.replace, name="replace"),
 ]

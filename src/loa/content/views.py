@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -215,7 +216,11 @@ def edit(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         else:
             messages.success(request, "Đã lưu.")
         return redirect("content:detail", bulletin_id=b.pk)
-    return render(request, "content/editor.html", _editor_context(b.origin_unit, _values_of(b), b))
+    return render(
+        request,
+        "content/editor.html",
+        {**_editor_context(b.origin_unit, _values_of(b), b), **media_context(request, b)},
+    )
 
 
 def _bulletin(request: HttpRequest, bulletin_id: int, action: str = "bulletin.view") -> Bulletin:
@@ -281,6 +286,7 @@ def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
             "audio_url": asset_url(b.audio_asset_id),
             "feed_items": my_items,
             "extras": b.extras or [],
+            **media_context(request, b),
         },
     )
 
@@ -410,3 +416,241 @@ def feed_action(request: HttpRequest, item_id: int, name: str) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     items = approval_queue_for(request.user)
     return render(request, "content/approvals.html", {"items": items})
+
+
+# ---- audio and attachments -----------------------------------------------------------------------------
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people say it: "45 giây", "2 phút 05 giây"."""
+    if not seconds:
+        return ""
+    total = max(1, round(float(seconds)))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes} phút {secs:02d} giây" if minutes else f"{secs} giây"
+
+
+def _editable(b: Bulletin) -> bool:
+    return b.state in (State.DRAFT, State.SUBMITTED, State.APPROVED)
+
+
+def media_context(request: HttpRequest, b: Bulletin) -> dict[str, Any]:
+    """What the "Âm thanh và tệp đính kèm" section needs (detail and editor pages)."""
+    from loa.content.attachments import ALLOWED_TEXT, max_bytes
+    from loa.media.access import usable_media_assets
+    from loa.media.audio import setting
+
+    unit = b.origin_unit
+    can_edit = _editable(b) and can(request.user, unit, "bulletin.edit")
+    can_upload = can_edit and can(request.user, unit, "media.upload")
+    library: list[Any] = []
+    if can_edit:
+        library = list(
+            usable_media_assets(request.user)
+            .filter(unit=unit)
+            .exclude(pk=b.audio_asset_id or 0)
+            .order_by("-created_at")[:300]
+        )
+    attachments = list(b.attachments.select_related("asset").order_by("added_at", "pk"))
+    return {
+        "audio": b.audio_asset,
+        "audio_url": asset_url(b.audio_asset_id),
+        "audio_duration": duration_text(b.audio_asset.duration_s if b.audio_asset else b.duration_s),
+        "library": [(a, duration_text(a.duration_s)) for a in library],
+        "attachments": attachments,
+        "media_can_edit": can_edit,
+        "media_can_upload": can_upload,
+        "audio_max_mb": int(setting("LOA_MEDIA_MAX_BYTES")) // (1024 * 1024),
+        "audio_max_minutes": int(setting("LOA_MEDIA_MAX_DURATION_S")) // 60,
+        "attach_max_mb": max_bytes() // (1024 * 1024),
+        "attach_allowed": ALLOWED_TEXT,
+    }
+
+
+def _back(b: Bulletin) -> HttpResponse:
+    return redirect(reverse("content:detail", args=[b.pk]) + "#media")
+
+
+def _audio_job_context(b: Bulletin, job: Any) -> dict[str, Any]:
+    from loa.jobs.models import Job
+    from loa.media.models import MediaAsset
+
+    result = job.result or {}
+    asset = None
+    if job.state == Job.State.DONE and result.get("asset_id"):
+        asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
+    error = None
+    if job.state == Job.State.FAILED:
+        error = (result.get("error") or {}).get("message") or job.message or "Xử lý tệp thất bại."
+    return {
+        "b": b,
+        "job": job,
+        "asset": asset,
+        "asset_duration": duration_text(asset.duration_s) if asset else "",
+        "error": error,
+        "running": job.state in (Job.State.QUEUED, Job.State.RUNNING),
+    }
+
+
+@login_required
+@require_POST
+def audio_upload(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    """Upload (or a browser recording) for the bulletin's audio: the media library's job, progress polled."""
+    from loa.media.api import receive_upload
+    from loa.media.audio import MediaRejected
+
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    status = 200
+    try:
+        if not _editable(b):
+            raise services.BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+        access_unit(request.user, b.origin_unit, "media.upload")
+        job = receive_upload(request, b.origin_unit)
+    except MediaRejected as exc:
+        context: dict[str, Any] = {"b": b, "error": exc.message, "code": exc.code}
+        status = 413 if exc.code == "too_large" else 400
+    except services.BulletinError as exc:
+        context, status = {"b": b, "error": exc.message, "code": exc.code}, exc.status
+    else:
+        context = _audio_job_context(b, job)
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers: the refusal is shown in place, the status says what happened
+        return render(request, "content/_audio_job.html", context, status=200)
+    if status != 200:
+        messages.error(request, context["error"])
+        return render(
+            request, "content/audio_job.html", {**context, **media_context(request, b)}, status=status
+        )
+    return redirect("content:audio_job", bulletin_id=b.pk, job_id=context["job"].pk)
+
+
+@login_required
+@require_GET
+def audio_job(request: HttpRequest, bulletin_id: int, job_id: int) -> HttpResponse:
+    from loa.jobs.models import Job
+    from loa.media.services import JOB_KIND
+
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    job = Job.objects.select_related("unit").filter(pk=job_id, kind=JOB_KIND, unit=b.origin_unit).first()
+    if job is None:
+        raise Http404("Không tìm thấy tác vụ xử lý tệp.")
+    access_unit(request.user, b.origin_unit, "media.view")
+    context = _audio_job_context(b, job)
+    if request.headers.get("HX-Request"):
+        return render(request, "content/_audio_job.html", context)
+    return render(request, "content/audio_job.html", {**context, **media_context(request, b)})
+
+
+@login_required
+@require_POST
+def audio_set(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    """Use a library asset as the bulletin's audio (``asset_id``), or remove the audio (``asset_id`` empty)."""
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    raw = request.POST.get("asset_id", "").strip()
+    asset_id = _int_or_none(raw)
+    try:
+        if raw and asset_id is None:
+            raise services.BulletinError("asset_invalid", "Mã tệp không hợp lệ.", 400)
+        if raw == "" and request.POST.get("remove") != "1":
+            raise services.BulletinError("asset_required", "Hãy chọn một tệp âm thanh trong thư viện.", 400)
+        services.do_set_audio(b, asset_id, actor=request.user, request=request)
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+        return render(
+            request,
+            "content/audio_job.html",
+            {"b": b, "error": exc.message, **media_context(request, b)},
+            status=exc.status,
+        )
+    b.refresh_from_db()
+    if asset_id is None:
+        messages.success(request, "Đã bỏ âm thanh của bản tin.")
+    elif b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
+        messages.warning(request, "Đã gắn âm thanh. Nội dung thay đổi nên bản tin phải được duyệt lại.")
+    else:
+        messages.success(request, "Đã gắn âm thanh vào bản tin.")
+    return _back(b)
+
+
+@login_required
+@require_POST
+def attach(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    """Attach an image or a document (uploaded, checked by content), or an audio asset of the unit's library."""
+    b = _bulletin(request, bulletin_id, "bulletin.edit")
+    title = request.POST.get("title", "")
+    upload = request.FILES.get("file")
+    try:
+        if upload is not None:
+            from loa.content.attachments import AttachmentRejected, save_chunks
+
+            try:
+                path = save_chunks(upload.chunks())
+            except AttachmentRejected as exc:
+                raise services.BulletinError(exc.code, exc.message, 413, "file") from exc
+            try:
+                services.do_upload_attachment(
+                    b, path, upload.name or "", title, actor=request.user, request=request
+                )
+            finally:
+                path.unlink(missing_ok=True)
+        elif request.POST.get("asset_id"):
+            asset_id = _int_or_none(request.POST["asset_id"])
+            if asset_id is None:
+                raise services.BulletinError("asset_invalid", "Mã tệp không hợp lệ.", 400)
+            services.do_attach(b, "audio", asset_id, title, actor=request.user, request=request)
+        else:
+            raise services.BulletinError("file_required", "Chưa chọn tệp để đính kèm.", 400, "file")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+        return render(
+            request,
+            "content/audio_job.html",
+            {"b": b, "error": exc.message, **media_context(request, b)},
+            status=exc.status,
+        )
+    messages.success(request, "Đã đính kèm tệp.")
+    return _back(b)
+
+
+def _attachment(request: HttpRequest, bulletin_id: int, attachment_id: int, action: str) -> Any:
+    from loa.content.models import Attachment
+
+    b = _bulletin(request, bulletin_id, action)
+    att = Attachment.objects.select_related("asset").filter(pk=attachment_id, bulletin=b).first()
+    if att is None:
+        raise Http404("Không tìm thấy tệp đính kèm.")
+    return b, att
+
+
+@login_required
+@require_GET
+def attachment_file(request: HttpRequest, bulletin_id: int, attachment_id: int) -> Any:
+    """An attachment of a bulletin the user may see: images inline, documents as a download."""
+    from loa.content.attachments import stored_path
+    from loa.media.files import file_response
+    from loa.media.services import asset_file_path
+
+    _b, att = _attachment(request, bulletin_id, attachment_id, "bulletin.view")
+    asset = att.asset
+    path = asset_file_path(asset) if asset.kind == "audio" else stored_path(asset)
+    if not path.is_file():
+        raise Http404("Tệp không còn trên máy chủ.")
+    response = file_response(request, path, asset.mime_type or "application/octet-stream")
+    inline = asset.kind in ("audio", "image")
+    name = asset.original_name or f"tep-dinh-kem.{asset.original_ext or 'bin'}"
+    response["Content-Disposition"] = content_disposition_header(not inline, name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_POST
+def detach(request: HttpRequest, bulletin_id: int, attachment_id: int) -> HttpResponse:
+    b, att = _attachment(request, bulletin_id, attachment_id, "bulletin.edit")
+    try:
+        services.do_detach(att, actor=request.user, request=request)
+        messages.success(request, "Đã gỡ tệp đính kèm (tệp vẫn còn trong thư viện).")
+    except services.BulletinError as exc:
+        messages.error(request, exc.message)
+    return _back(b)
