@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "loa.api.middleware.ApiErrorFormatMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "loa.console.middleware.SecureHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

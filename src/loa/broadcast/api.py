@@ -588,7 +588,12 @@ def get_proof(
 
 
 @router.get(
-    "/proof/{code}/csv", response={200: Any, **ERROR_RESPONSES}, summary="Kế hoạch và thực tế phát (CSV)"
+    "/proof/{code}/csv",
+    response={200: None, **ERROR_RESPONSES},
+    summary="Kế hoạch và thực tế phát (CSV)",
+    openapi_extra={
+        "responses": {200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}
+    },
 )
 def get_proof_csv(
     request: HttpRequest, code: str, since: dt.datetime, until: dt.datetime, schedule: int | None = None

@@ -345,7 +345,7 @@ def list_bulletins(
         date_from=date_from,
         date_to=date_to,
     )
-    offset, limit = max(0, offset), max(1, min(limit, 500))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "items": [BulletinSummary.of(b) for b in qs.order_by("-produced_at", "-pk")[offset : offset + limit]],
@@ -393,7 +393,7 @@ def inbox(
 ) -> Any:
     target = access_unit_code(request.user, unit, "bulletin.view", token_of(request))
     qs = inbox_items(target, state=state, direction=direction)
-    offset, limit = max(0, offset), max(1, min(limit, 500))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 500))
     return {"count": qs.count(), "items": [FeedItemOut.of(i) for i in qs[offset : offset + limit]]}
 
 

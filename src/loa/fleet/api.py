@@ -176,7 +176,7 @@ def list_devices(
     total_online = qs.filter(online=True).count()
     if online is not None:
         qs = qs.filter(online=online)
-    offset, limit = max(0, offset), max(1, min(limit, 1000))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 1000))
     return {
         "count": qs.count(),
         "online": total_online,
@@ -294,7 +294,7 @@ def list_playlogs(
         qs = qs.filter(item_id=item[:100])
     if since:
         qs = qs.filter(at__gte=since)
-    offset, limit = max(0, offset), max(1, min(limit, 1000))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 1000))
     rows = qs.select_related("unit").order_by("-at")[offset : offset + limit]
     items = []
     for r in rows:

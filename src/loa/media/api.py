@@ -204,7 +204,7 @@ def list_assets(
         qs = qs.filter(unit__path__startswith=owner.path)
     if q:
         qs = qs.filter(original_name__icontains=q.strip()[:100])
-    offset, limit = max(0, offset), max(1, min(limit, 200))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 200))
     return {"count": qs.count(), "items": [AssetOut.of(a) for a in qs[offset : offset + limit]]}
 
 

@@ -84,7 +84,7 @@ def list_units(
         qs = qs.filter(name__icontains=q.strip()[:100])
     if not include_inactive:
         qs = qs.filter(is_active=True)
-    offset, limit = max(0, offset), max(1, min(limit, 1000))
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 1000))
     return {
         "count": qs.count(),
         "items": [UnitOut.of(u) for u in qs.order_by("path")[offset : offset + limit]],
