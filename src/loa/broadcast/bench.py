@@ -316,8 +316,10 @@ def emergency_bench(devices: int = 10000, repeat: int = 2, processes: int = 2) -
             ):
                 time.sleep(0.5)
             time.sleep(3)
-        best = result["runs"][-1]
-        result.update({k: best[k] for k in ("playing", "p50_s", "p99_s", "max_s", "api_s", "within_3s")})
+        # the top-level figures are those of the median run (by p99); every run is listed in "runs"
+        ranked = sorted(result["runs"], key=lambda r: r["p99_s"] if r["p99_s"] is not None else float("inf"))
+        median = ranked[(len(ranked) - 1) // 2]
+        result.update({k: median[k] for k in ("playing", "p50_s", "p99_s", "max_s", "api_s", "within_3s")})
         result["budget"] = "99 % playing within 3 s"
     finally:
         for sim in sims:
