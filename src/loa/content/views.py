@@ -7,6 +7,7 @@ Pages authorise through :mod:`loa.accounts.access` (via :func:`loa.content.servi
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -89,9 +90,36 @@ def _form_data(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def _receiver_choices(origin: Unit) -> list[Unit]:
-    """The units a bulletin of ``origin`` may target: itself and its children (communes or zones)."""
-    return [origin, *origin.children.filter(is_active=True).order_by("name")]
+@dataclass
+class ReceiverChoice:
+    unit: Unit
+    depth: int  # 0 the origin itself ("toàn bộ"), 1 a commune (or a commune's zone), 2 a province's zone
+    search: str  # what the filter matches: name, code and, for a zone, its commune's name
+
+
+def _receiver_choices(origin: Unit) -> list[ReceiverChoice]:
+    """The units a bulletin of ``origin`` may target: itself, its communes and their zones (a province), or
+    its zones (a commune); communes in name order, each followed by its zones."""
+    units = list(
+        Unit.objects.subtree(origin)
+        .filter(is_active=True)
+        .exclude(pk=origin.pk)
+        .only("pk", "code", "name", "level", "path", "parent_id")
+    )
+    names = {u.pk: u.name for u in units}
+    children: dict[int | None, list[Unit]] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u)
+    out = [ReceiverChoice(origin, 0, f"toàn bộ {origin.name} {origin.code}")]
+
+    def walk(parent_id: int, depth: int) -> None:
+        for u in sorted(children.get(parent_id, []), key=lambda x: x.name):
+            parent_name = names.get(u.parent_id or 0, "")
+            out.append(ReceiverChoice(u, depth, f"{u.name} {u.code} {parent_name}"))
+            walk(u.pk, depth + 1)
+
+    walk(origin.pk, 1)
+    return out
 
 
 def _local_input(value: dt.datetime | None) -> str:
