@@ -21,12 +21,13 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from loa.accounts.access import access_unit, can
+from loa.accounts.access import access_unit, access_unit_code, access_units, can
 from loa.api.errors import ApiError
 from loa.console.current import current_unit
 from loa.content import services
 from loa.content.api import approval_queue_for, filter_library, inbox_items
 from loa.content.models import (
+    ApprovalPolicy,
     Bulletin,
     BulletinVersion,
     ContentType,
@@ -183,6 +184,7 @@ def library(request: HttpRequest) -> HttpResponse:
             "priorities": Priority.choices,
             "states": State.choices,
             "can_write": unit is not None and can(request.user, unit, "bulletin.edit"),
+            "perms_policy": access_units(request.user, "settings.manage").exists(),
         },
     )
 
@@ -682,3 +684,70 @@ def detach(request: HttpRequest, bulletin_id: int, attachment_id: int) -> HttpRe
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return _back(b)
+
+
+# ---- approval policies ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def policies(request: HttpRequest) -> HttpResponse:
+    """The units whose approval steps the user may set (province admin, system admin), with their steps."""
+    units = list(
+        access_units(request.user, "settings.manage")
+        .filter(is_active=True, level__lte=Level.COMMUNE)
+        .order_by("level", "name")[:500]
+    )
+    custom = {p.unit_id: p.steps for p in ApprovalPolicy.objects.filter(unit__in=units)}
+    rows = [(u, custom.get(u.pk) or services.DEFAULT_STEPS, u.pk in custom) for u in units]
+    return render(request, "content/policies.html", {"rows": rows})
+
+
+def _policy_rows(steps: list[dict[str, str]]) -> list[dict[str, str]]:
+    rows = [dict(s) for s in steps]
+    return rows + [{"role": "", "label": ""}] * (services.MAX_STEPS - len(rows))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest, code: str) -> HttpResponse:
+    unit = access_unit_code(request.user, code, "settings.manage")
+    status = 200
+    if request.method == "POST":
+        roles, labels = request.POST.getlist("role"), request.POST.getlist("label")
+        steps = [
+            {"role": r, "label": lbl}
+            for r, lbl in zip(roles, labels, strict=False)
+            if r.strip() or lbl.strip()
+        ]
+        try:
+            if request.POST.get("reset") == "1":
+                steps = list(services.DEFAULT_STEPS)
+            for i, step in enumerate(steps, start=1):
+                if not step["role"].strip():
+                    raise services.BulletinError(
+                        "step_role_invalid", f"Bước {i}: hãy chọn ai duyệt bước này.", 400, "steps"
+                    )
+            services.do_set_approval_policy(unit, steps, actor=request.user, request=request)
+        except services.BulletinError as exc:
+            messages.error(request, exc.message)
+            status = exc.status
+            current = steps
+        else:
+            messages.success(request, f"Đã lưu quy trình duyệt của {unit.name}.")
+            return redirect("content:policy", code=unit.code)
+    else:
+        current = services.policy_steps(unit)
+    return render(
+        request,
+        "content/policy.html",
+        {
+            "unit": unit,
+            "rows": _policy_rows(current),
+            "step_roles": [(role, services.STEP_ROLES[role][1]) for role in services.STEP_ROLES],
+            "max_steps": services.MAX_STEPS,
+            "is_default": not ApprovalPolicy.objects.filter(unit=unit).exclude(steps=[]).exists(),
+            "waiting": Bulletin.objects.filter(origin_unit=unit, state=State.SUBMITTED).count(),
+        },
+        status=status,
+    )
