@@ -107,6 +107,10 @@ class BulletinOut(Schema):
     provenance: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
+    attachments: list[dict[str, Any]] = SchemaField(
+        default_factory=list,
+        description="Tệp đính kèm: id, kind, asset_id, title, url (tải về, có kiểm quyền)",
+    )
 
     @staticmethod
     def of(b: Bulletin, request: HttpRequest) -> dict[str, Any]:
@@ -129,6 +133,16 @@ class BulletinOut(Schema):
             "provenance": services.provenance(b),
             "created_at": b.created_at,
             "updated_at": b.updated_at,
+            "attachments": [
+                {
+                    "id": a.pk,
+                    "kind": a.kind,
+                    "asset_id": a.asset_id,
+                    "title": a.title,
+                    "url": f"/bulletins/{b.pk}/attachments/{a.pk}/",
+                }
+                for a in b.attachments.order_by("added_at", "pk")
+            ],
         }
 
 

@@ -223,3 +223,18 @@ def test_bad_attachments_are_refused_and_leave_nothing(
     assert not Attachment.objects.exists() and not MediaAsset.objects.exists()
     files = [p for p in (store / "files").rglob("*") if p.is_file()] if (store / "files").exists() else []
     assert files == []
+
+
+def test_the_api_lists_attachments(store: Path, people: People, tmp_path: Path) -> None:
+    b = _draft(people)
+    img = tmp_path / "anh.png"
+    img.write_bytes(PNG_1x1)
+    with img.open("rb") as fh:
+        assert (
+            _client(people, "op_a").post(f"/bulletins/{b.pk}/attachments/", {"file": fh}).status_code == 302
+        )
+    status, data = people["op_a"].get(f"/{b.pk}")
+    assert status == 200
+    [att] = data["attachments"]
+    assert att["kind"] == "image" and att["title"] == "anh.png"
+    assert _client(people, "op_a").get(att["url"]).status_code == 200
