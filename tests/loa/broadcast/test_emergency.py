@@ -106,9 +106,13 @@ def test_an_emergency_reaches_the_whole_province_and_progress_matches_the_play_l
     assert logs.filter(kind="end").count() == total * 2
     assert p["failed"] == 0
     assert wait_until(lambda: progress()["reached"] == total, 20), progress()
-    assert set(CommandDelivery.objects.filter(command_id=e.command_id).values_list("state", flat=True)) == {
-        "done"
-    }
+    assert wait_until(
+        lambda: (
+            set(CommandDelivery.objects.filter(command_id=e.command_id).values_list("state", flat=True))
+            == {"done"}
+        ),
+        30,
+    )
     # at the emergency volume, overriding caps
     assert all(ev.priority == 1 for ev in fleet["sim"].events(kind="start"))
     assert not fleet["sim"].events(fleet["outsider"])
