@@ -26,8 +26,11 @@
       });
       map.addLayer(cluster);
       data.communes.forEach(function (c) {
+        // Leaflet puts a string content in as HTML: give it a text node so a name is always text
+        var label = document.createElement("span");
+        label.textContent = c.name;
         L.tooltip({ permanent: true, direction: "center", className: "commune-label" })
-          .setLatLng([c.lat, c.lon]).setContent(c.name).addTo(map);
+          .setLatLng([c.lat, c.lon]).setContent(label).addTo(map);
       });
       if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20], maxZoom: 15 }); }
       else { document.getElementById("fleet-map-empty").hidden = false; }
