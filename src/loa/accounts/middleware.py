@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 # Paths a signed-in user who still has to pass two-factor may reach.
 _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/", "/favicon")
@@ -22,10 +23,12 @@ class TwoFactorRequiredMiddleware:
         if user is None or not user.is_authenticated or request.path.startswith(_ALLOWED_PREFIXES):
             return self.get_response(request)
         if user.must_change_password:
-            return redirect(f"{reverse('accounts:password_change')}?next={request.get_full_path()}")
+            return redirect(
+                f"{reverse('accounts:password_change')}?{urlencode({'next': request.get_full_path()})}"
+            )
         if user.needs_two_factor and not user.is_verified():
             from django_otp import user_has_device
 
             target = "accounts:otp_verify" if user_has_device(user) else "accounts:otp_setup"
-            return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -86,7 +87,9 @@ def pick_unit(request: HttpRequest) -> HttpResponse:
     unit = access_unit_code(request.user, request.POST.get("unit", ""), "unit.view")
     request.session[SESSION_KEY] = unit.code
     target = request.POST.get("next") or "/"
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    # not a hand-made check: browsers read "/\\evil.example" as "//evil.example"
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return redirect(target if safe else "/")
 
 
 @login_required
