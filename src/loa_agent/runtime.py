@@ -51,7 +51,8 @@ class RuntimeOptions:
     ca_file: str | None = None
     batch_size: int = MAX_PLAYLOG_EVENTS
     status_on_change: bool = True
-    manifest_poll_s: float = 900.0
+    manifest_poll_s: float = 900.0  # HTTPS safety net: poll the manifest this often (0 = never)
+    manifest_poll_jitter: float = 0.1
     flush_delay_s: float = 0.2  # gather acks and play-log events for a moment before sending them
 
 
@@ -94,6 +95,8 @@ class AgentRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_status_key: tuple[str, str | None] | None = None
         self.published_batches = 0
+        self.manifest_polls = 0
+        self.manifest_poll_failures = 0
         core.on_change = self._changed
 
     # --- lifecycle ------------------------------------------------------------------------------------------
@@ -105,6 +108,8 @@ class AgentRuntime:
             asyncio.create_task(self._ticker(), name=f"{self.device_id}-tick"),
             asyncio.create_task(self._sender(), name=f"{self.device_id}-send"),
         ]
+        if self.options.manifest_poll_s > 0:
+            self._tasks.append(asyncio.create_task(self._manifest_poller(), name=f"{self.device_id}-poll"))
         try:
             await asyncio.gather(*self._tasks)
         except asyncio.CancelledError:
@@ -227,19 +232,51 @@ class AgentRuntime:
             except MediaError as exc:
                 log.warning("%s: không tải trước được %s: %s", self.device_id, entry.item_id, exc.message)
 
-    async def poll_manifest(self) -> None:
-        """Fetch the manifest over HTTPS (the safety net when the retained MQTT message is missed)."""
+    async def poll_manifest(self) -> bool:
+        """Fetch the manifest over HTTPS (the safety net when the retained MQTT message is missed), with the
+        device's MQTT credentials as HTTP Basic auth. The core verifies the signature and keeps it only when it is
+        for this device and not older than the one it has. Returns whether the server answered with a manifest
+        the core accepted (or already had); never raises."""
         auth = (self.credentials.mqtt_username, self.credentials.mqtt_password)
+        self.manifest_polls += 1
         try:
             async with httpx.AsyncClient(timeout=30, verify=self.options.ca_file or True) as http:
                 response = await http.get(self.credentials.manifest_url, auth=auth)
             if response.status_code == 200:
-                self.core.receive_manifest(response.content, self.clock.now())
-                self._prefetch_soon()
+                if self.core.receive_manifest(response.content, self.clock.now()) is not None:
+                    self._prefetch_soon()
+                    return True
+                log.warning("%s: lịch phát tải qua HTTPS bị từ chối", self.device_id)
             else:
                 log.warning("%s: lấy lịch phát qua HTTPS: HTTP %s", self.device_id, response.status_code)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError, ValueError) as exc:
             log.warning("%s: lấy lịch phát qua HTTPS thất bại: %s", self.device_id, exc)
+        except Exception:  # the safety net must never take the agent down
+            log.exception("%s: lỗi khi lấy lịch phát qua HTTPS", self.device_id)
+        self.manifest_poll_failures += 1
+        return False
+
+    def _manifest_poll_delay(self, ok: bool, failures: int) -> float:
+        """Seconds until the next poll: the period (with jitter) after a success; after the n-th failure in a
+        row, an exponential back-off from ``backoff_initial_s``, never more than the period."""
+        period = self.options.manifest_poll_s
+        if ok:
+            spread = period * self.options.manifest_poll_jitter
+            return max(1.0, period + self.rng.uniform(-spread, spread))
+        delay = self.options.backoff_initial_s * 2 ** min(failures - 1, 30)
+        return min(period, delay) * self.rng.uniform(0.8, 1.0)
+
+    async def _manifest_poller(self) -> None:
+        # The first poll at a random point of the first period, so a fleet that boots together is spread out.
+        delay = self.options.manifest_poll_s * self.rng.uniform(0.05, 1.0)
+        failures = 0
+        while not self._stopping:
+            await self.clock.sleep_until(self.clock.now() + dt.timedelta(seconds=delay))
+            if self._stopping:
+                return
+            ok = await self.poll_manifest()
+            failures = 0 if ok else failures + 1
+            delay = self._manifest_poll_delay(ok, failures)
 
     # --- time: the core, heartbeats ---------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def example_messages() -> dict[str, m.Message]:
                 "loa/v1/g/22/06652/06652.001/cmd",
             ],
             media_base_url="https://loa.example.vn/media/",
-            manifest_url=f"https://loa.example.vn/api/v1/fleet/devices/{DEVICE_ID}/manifest",
+            manifest_url=f"https://loa.example.vn/api/v1/broadcast/manifests/{DEVICE_ID}",
         ),
         "Status": m.Status(
             device_id=DEVICE_ID,
