@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
@@ -120,12 +121,13 @@ def create_user(request: HttpRequest, payload: UserIn, role: str, unit_code: str
     unit = access_unit_code(request.user, unit_code, "user.manage", token_of(request))
     try:
         services.check_role(role)
-        user, password = services.do_create_user(
-            payload.username, payload.full_name, email=payload.email, actor=request.user, request=request
-        )
-        services.do_assign_role(
-            user, role, unit, actor=request.user, request=request, token=token_of(request)
-        )
+        with transaction.atomic():  # a refused role leaves no account without one behind
+            user, password = services.do_create_user(
+                payload.username, payload.full_name, email=payload.email, actor=request.user, request=request
+            )
+            services.do_assign_role(
+                user, role, unit, actor=request.user, request=request, token=token_of(request)
+            )
     except services.AccountError as exc:
         raise _account_error(exc) from exc
     return Status(

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -119,9 +120,15 @@ def units(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
-    unit = access_unit_code(request.user, code, "unit.view")
+    return _unit_page(request, access_unit_code(request.user, code, "unit.view"))
+
+
+def _unit_page(request: HttpRequest, unit: Unit, posted: Any = None, status: int = 200) -> HttpResponse:
+    """The unit page; after refused input, again with what the person typed (``posted``) and a 400."""
     children = unit.children.filter(is_active=True).order_by("name")
     settings_values = {s.key: s.value for s in UnitSetting.objects.filter(unit=unit)}
+    if posted is not None:
+        settings_values |= {k: posted[k] for k in unit_services.SETTING_KEYS if k in posted}
     context: dict[str, Any] = {
         "unit": unit,
         "ancestors": unit.ancestors(),
@@ -133,8 +140,9 @@ def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
         "settings_rows": [
             (k, label, settings_values.get(k) or "") for k, (label, _t) in unit_services.SETTING_KEYS.items()
         ],
+        "posted": posted or {},
     }
-    return render(request, "console/unit_detail.html", context)
+    return render(request, "console/unit_detail.html", context, status=status)
 
 
 def _back_to(unit: Unit) -> HttpResponse:
@@ -156,6 +164,7 @@ def zone_create(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, _("Đã tạo %(name)s.") % {"name": zone.name})
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
+        return _unit_page(request, commune, request.POST, status=400)
     return _back_to(commune)
 
 
@@ -174,6 +183,7 @@ def zone_update(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, _("Đã lưu."))
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
+        return _unit_page(request, zone, request.POST, status=400)
     return _back_to(zone)
 
 
@@ -196,14 +206,16 @@ def unit_settings(request: HttpRequest, code: str) -> HttpResponse:
     unit = access_unit_code(request.user, code, "settings.manage")
     current = {s.key: s.value for s in UnitSetting.objects.filter(unit=unit)}
     try:
-        for key in unit_services.SETTING_KEYS:
-            if key in request.POST and request.POST[key] != (current.get(key) or ""):
-                unit_services.do_change_setting(
-                    unit, key, request.POST[key].strip(), actor=request.user, request=request
-                )
+        with transaction.atomic():  # all the settings of the form, or none
+            for key in unit_services.SETTING_KEYS:
+                if key in request.POST and request.POST[key] != (current.get(key) or ""):
+                    unit_services.do_change_setting(
+                        unit, key, request.POST[key].strip(), actor=request.user, request=request
+                    )
         messages.success(request, _("Đã lưu thiết lập."))
     except unit_services.UnitError as exc:
         messages.error(request, exc.message)
+        return _unit_page(request, unit, request.POST, status=400)
     return _back_to(unit)
 
 
@@ -213,6 +225,11 @@ def unit_settings(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def users(request: HttpRequest) -> HttpResponse:
+    return _users_page(request)
+
+
+def _users_page(request: HttpRequest, posted: Any = None, status: int = 200) -> HttpResponse:
+    """The user list; after a refused creation, again with what the person typed (``posted``) and a 400."""
     access_anywhere(request.user, "user.view")
     qs = (
         account_services.visible_users(request.user)
@@ -229,7 +246,9 @@ def users(request: HttpRequest) -> HttpResponse:
             "roles": Role.choices,
             "can_manage": manage_units.exists(),
             "manage_units": manage_units.order_by("path")[:500],
+            "posted": posted or {},
         },
+        status=status,
     )
 
 
@@ -239,16 +258,19 @@ def user_create(request: HttpRequest) -> HttpResponse:
     unit = access_unit_code(request.user, request.POST.get("unit", ""), "user.manage")
     try:
         account_services.check_role(request.POST.get("role", ""))
-        user, password = account_services.do_create_user(
-            request.POST.get("username", ""),
-            request.POST.get("full_name", ""),
-            actor=request.user,
-            request=request,
-        )
-        account_services.do_assign_role(user, request.POST["role"], unit, actor=request.user, request=request)
+        with transaction.atomic():  # a refused role leaves no account without one behind
+            user, password = account_services.do_create_user(
+                request.POST.get("username", ""),
+                request.POST.get("full_name", ""),
+                actor=request.user,
+                request=request,
+            )
+            account_services.do_assign_role(
+                user, request.POST["role"], unit, actor=request.user, request=request
+            )
     except account_services.AccountError as exc:
         messages.error(request, exc.message)
-        return redirect("console:users")
+        return _users_page(request, request.POST, status=400)
     return render(request, "console/user_created.html", {"new_user": user, "password": password})
 
 
