@@ -85,10 +85,10 @@ def programme_new(request: HttpRequest) -> HttpResponse:
         if text:
             items.append(services.ItemSpec(kind=ItemKind.TTS, text=text))
         relay = request.POST.get("relay_source", "")
-        if relay.isdigit():
+        if relay.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
             minutes = request.POST.get("minutes", "30")
             items.append(services.ItemSpec(kind=ItemKind.RELAY, relay_source_id=int(relay),
-                                           duration_s=float(minutes) * 60 if minutes.isdigit() else None))  # fmt: skip
+                                           duration_s=float(minutes) * 60 if minutes.isdecimal() else None))  # fmt: skip
         try:
             programme = services.do_create_programme(
                 unit, request.POST.get("title", ""), items, actor=request.user, request=request
@@ -99,7 +99,10 @@ def programme_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Đã tạo chương trình “%(t)s”.") % {"t": programme.title})
             return redirect("broadcast:schedule_new")
     return render(
-        request, "broadcast/programme_new.html", {"unit": unit, "relays": relays, "post": request.POST}
+        request,
+        "broadcast/programme_new.html",
+        {"unit": unit, "relays": relays, "post": request.POST},
+        status=400 if request.method == "POST" else 200,  # a POST that reaches here was refused
     )
 
 
@@ -129,7 +132,10 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
         except (Programme.DoesNotExist, ValueError):
             messages.error(request, _("Chọn một chương trình."))
             return render(
-                request, "broadcast/schedule_new.html", {"unit": unit, "programmes": programmes, "post": p}
+                request,
+                "broadcast/schedule_new.html",
+                {"unit": unit, "programmes": programmes, "post": p},
+                status=400,
             )
         try:
             spec = services.ScheduleSpec(
@@ -138,7 +144,7 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
                 kind=p.get("kind", "daily"),
                 times=[t.strip() for t in p.get("times", "").split(",") if t.strip()],
                 start_date=_dates(p.get("start_date", ""))[0] if p.get("start_date") else None,
-                weekdays=[int(d) for d in p.getlist("weekdays") if d.isdigit()],
+                weekdays=[int(d) for d in p.getlist("weekdays") if d.isdecimal()],
                 dates=_dates(p.get("dates", "")),
                 rrule=p.get("rrule", ""),
                 exdates=_dates(p.get("exdates", "")),
@@ -174,7 +180,9 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
         "can_override": can(request.user, unit, "schedule.override"),
         "zones": Unit.objects.filter(path__startswith=unit.path, is_active=True).order_by("path")[:200],
     }
-    return render(request, "broadcast/schedule_new.html", context)
+    return render(
+        request, "broadcast/schedule_new.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 def _ancestors(path: str) -> list[str]:
@@ -209,7 +217,7 @@ def emergency_new(request: HttpRequest) -> HttpResponse:
         p = request.POST
         target = access_unit_code(request.user, p.get("unit", unit.code), "broadcast.emergency")
         handed = {h.bulletin_id: h.bulletin for h in handoffs.waiting_emergencies(target)}
-        bulletin = handed.get(int(p["bulletin"])) if p.get("bulletin", "").isdigit() else None
+        bulletin = handed.get(int(p["bulletin"])) if p.get("bulletin", "").isdecimal() else None
         try:
             e = em.do_start_emergency(
                 target, actor=request.user, totp=p.get("totp", ""), text=p.get("text", ""),
@@ -239,7 +247,9 @@ def emergency_new(request: HttpRequest) -> HttpResponse:
                 "unit": h.unit.code,
             }
     context = {"unit": unit, "recent": recent, "areas": areas, "post": post, "waiting": waiting}
-    return render(request, "broadcast/emergency_new.html", context)
+    return render(
+        request, "broadcast/emergency_new.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 def _emergency(request: HttpRequest, emergency_id: int, action: str) -> Emergency:
@@ -279,6 +289,8 @@ def _range(request: HttpRequest) -> tuple[dt.date, dt.date]:
         until = dt.date.fromisoformat(request.GET.get("until", "")) if request.GET.get("until") else since
     except ValueError:
         since = until = today
+    if since.year < 2000 or until.year > 9000:  # 9999-12-31 + 1 day, or year 1 in UTC, overflow
+        since = until = today
     if until < since or (until - since).days > 31:
         until = since
     return since, until
@@ -292,7 +304,7 @@ def proof_page(request: HttpRequest) -> HttpResponse:
     start = dt.datetime.combine(since, dt.time.min, tzinfo=LOCAL_TZ)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=LOCAL_TZ)
     schedule = request.GET.get("schedule", "")
-    rows = proof.report(unit, start, end, schedule_id=int(schedule) if schedule.isdigit() else None)
+    rows = proof.report(unit, start, end, schedule_id=int(schedule) if schedule.isdecimal() else None)
     if request.GET.get("format") == "csv":
         response = HttpResponse(proof.to_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="nhat-ky-phat-{unit.code}-{since}.csv"'
