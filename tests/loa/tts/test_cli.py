@@ -44,12 +44,15 @@ def test_speak_writes_a_loudness_normalized_mono_mp3(tmp_path: Path) -> None:
 
 def test_speak_refuses_bad_input_with_a_vietnamese_message(tmp_path: Path) -> None:
     out = tmp_path / "x.mp3"
+    folder = tmp_path / "thu-muc.mp3"
+    folder.mkdir()
     cases = [
         (["speak", "", "-o", str(out)], "để trống"),
         (["speak", "x" * 5001, "-o", str(out)], "vượt giới hạn 5.000 ký tự"),
         (["speak", "Xin chào", "-o", str(out), "--voice", "tay"], "Giọng đọc \u201ctay\u201d không có"),
         (["speak", "Xin chào", "-o", str(out), "--speed", "999"], "Tốc độ đọc phải từ 80 đến 260"),
         (["speak", "Xin chào", "-o", str(tmp_path / "x.wav")], "đuôi .mp3"),
+        (["speak", "Xin chào", "-o", str(folder)], "là một thư mục"),
     ]
     for args, message in cases:
         result = _loa(*args, data_dir=tmp_path)

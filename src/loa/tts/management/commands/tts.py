@@ -54,13 +54,18 @@ class Command(BaseCommand):
             raise TtsError("output_not_mp3", "Tệp ra phải có đuôi .mp3 (âm thanh đã xử lý là MP3 mono).")
         if not out.parent.exists():
             raise TtsError("output_folder_missing", f"Thư mục {out.parent} không tồn tại.")
+        if out.is_dir():
+            raise TtsError("output_is_folder", f"{out} là một thư mục; hãy cho tên một tệp .mp3.")
         store = Path(tempfile.mkdtemp(prefix="loa-tts-store-"))
         try:
             spoken = services.speak(
                 _text(options["text"]), options["voice"], options["speed"], read_as=options["read_as"],
                 store_root=store,
             )  # fmt: skip
-            shutil.copyfile(spoken.audio.path, out)
+            try:
+                shutil.copyfile(spoken.audio.path, out)
+            except OSError as exc:
+                raise TtsError("output_write_failed", f"Không ghi được tệp {out}: {exc.strerror}.") from exc
         finally:
             shutil.rmtree(store, ignore_errors=True)
         info = {
