@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from loa_agent.ladder import EMERGENCY, Decision, decide
 from loa_agent.player import Player
@@ -61,6 +62,7 @@ class PlayItem:
     sha256: str | None = None
     media_url: str | None = None
     path: Path | None = None
+    kind: str = "file"  # or "stream": a live relay played from media_url, never downloaded
     repeat: int = 1
     volume: int | None = None
     command_id: uuid.UUID | None = None
@@ -74,6 +76,17 @@ class PlayItem:
 
     def window_open(self, now: dt.datetime) -> bool:
         return self.play_until is None or now < self.play_until
+
+    def stream_url_ok(self) -> bool:
+        """A stream plays only from an http(s) URL (never file://, rtsp://, a local device or a shell word)."""
+        return self.kind != "stream" or stream_url_allowed(self.media_url)
+
+
+def stream_url_allowed(url: str | None) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
 
 
 @dataclass
@@ -212,7 +225,7 @@ class AgentCore:
             assert isinstance(params, VolumeParams)
             self.volume = params.volume
             if self.current is None or self.current.item.volume is None:
-                self.player.set_volume(params.volume)
+                self.player.set_volume(self.volume_for(self.current.item if self.current else None))
             self._ack(command.id, "done", now)
         else:  # reboot and refresh_manifest are carried out by the runtime
             self._ack(command.id, "done", now)
@@ -235,6 +248,7 @@ class AgentCore:
             sha256=params.sha256,
             media_url=params.media_url,
             path=media_path,
+            kind=params.kind,
             repeat=params.repeat,
             volume=params.volume if params.volume is not None else (
                 EMERGENCY_VOLUME if params.priority == EMERGENCY else None),
@@ -243,6 +257,9 @@ class AgentCore:
             level=len(codes) if codes else DEVICE_TOPIC_LEVEL,
             order=next(self._order),
         )  # fmt: skip
+        if not item.stream_url_ok():
+            self._refuse(item, now, "stream_url_invalid")
+            return
         if item.priority != EMERGENCY and not self.window_allows(now):
             self._refuse(item, now, "outside_window")
             return
@@ -267,7 +284,24 @@ class AgentCore:
         self.on_change()
         return decision
 
+    def volume_for(self, item: PlayItem | None) -> int:
+        """The volume an item plays at. Emergencies play at their own level (the emergency level by default) and
+        ignore caps (DESIGN §4); everything else plays at its own volume or the device's, never above the cap of
+        the manifest."""
+        if item is not None and item.priority == EMERGENCY:
+            return item.volume if item.volume is not None else EMERGENCY_VOLUME
+        volume = item.volume if item is not None and item.volume is not None else self.volume
+        cap = self.manifest.max_volume if self.manifest is not None else None
+        return min(volume, cap) if cap is not None else volume
+
     def _start(self, item: PlayItem, now: dt.datetime, resumed: bool = False) -> None:
+        if item.kind == "stream":
+            self.stopped = False
+            self.current = Playing(item, started_at=now, resumed=resumed)
+            assert item.media_url is not None
+            self.player.play_stream(item.item_id, item.media_url, self.volume_for(item))
+            self._record("start", item, now, item.offset_s, item.duration_s, "resumed" if resumed else None)
+            return
         if item.path is None and item.sha256 is not None:
             item.path = self.media_lookup(item.sha256)
         if item.path is None:
@@ -277,8 +311,7 @@ class AgentCore:
             return
         self.stopped = False
         self.current = Playing(item, started_at=now, resumed=resumed)
-        volume = item.volume if item.volume is not None else self.volume
-        self.player.play(item.item_id, item.path, item.offset_s, volume)
+        self.player.play(item.item_id, item.path, item.offset_s, self.volume_for(item))
         reason = (
             "resumed"
             if resumed
@@ -394,7 +427,10 @@ class AgentCore:
             return None
         if self.manifest is not None and manifest.version == self.manifest.version:
             return self.manifest
+        before = self.volume_for(self.current.item) if self.current is not None else None
         self.manifest = manifest
+        if self.current is not None and self.volume_for(self.current.item) != before:
+            self.player.set_volume(self.volume_for(self.current.item))  # a new cap applies at once
         if self.state_dir is not None:
             write_atomic(self.state_dir / "manifest.json", payload)
         self.on_change()
@@ -423,7 +459,8 @@ class AgentCore:
         if self.manifest is None:
             return []
         return [e for e in self.manifest.entries
-                if e.end > now and e.start < now + horizon and self.media_lookup(e.sha256) is None]  # fmt: skip
+                if e.sha256 is not None and e.end > now and e.start < now + horizon
+                and self.media_lookup(e.sha256) is None]  # fmt: skip
 
     def _due_entries(self, now: dt.datetime) -> None:
         if self.manifest is None:
@@ -439,6 +476,7 @@ class AgentCore:
                 priority=entry.priority,
                 sha256=entry.sha256,
                 media_url=entry.media_url,
+                kind=entry.kind,
                 volume=entry.volume,
                 schedule_id=entry.schedule_id,
                 manifest_entry_id=entry.entry_id,
@@ -447,6 +485,9 @@ class AgentCore:
                 order=entry.start.timestamp(),
                 offset_s=late if late > LATE_JOIN_GRACE_S else 0.0,
             )
+            if not item.stream_url_ok():
+                self._refuse(item, now, "stream_url_invalid")
+                continue
             if item.priority != EMERGENCY and not in_windows(entry.start, self.manifest.windows,
                                                              self.manifest.timezone):  # fmt: skip
                 self._refuse(item, now, "outside_window")
@@ -498,9 +539,7 @@ class AgentCore:
             state = "stopped" if self.stopped else "idle"
         else:
             state = "paused" if current.paused_at is not None else "playing"
-        volume = self.volume
-        if current is not None and current.item.volume is not None:
-            volume = current.item.volume
+        volume = self.volume_for(current.item if current is not None else None)
         return Status(
             device_id=self.device_id,
             ts=now,

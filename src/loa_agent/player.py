@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 class Player(Protocol):
     def play(self, item_id: str, path: Path | None, offset_s: float, volume: int) -> None: ...
 
+    def play_stream(self, item_id: str, url: str, volume: int) -> None:
+        """Play a live http(s) stream (a relay) until :meth:`stop`; nothing is written to the cache."""
+        ...
+
     def stop(self) -> None: ...
 
     def pause(self) -> None: ...
@@ -37,6 +41,10 @@ class NullPlayer:
     def play(self, item_id: str, path: Path | None, offset_s: float, volume: int) -> None:
         if self.keep:
             self.calls.append(("play", item_id, f"{offset_s:.3f}", str(volume)))
+
+    def play_stream(self, item_id: str, url: str, volume: int) -> None:
+        if self.keep:
+            self.calls.append(("stream", item_id, url, str(volume)))
 
     def stop(self) -> None:
         if self.keep:
@@ -71,13 +79,33 @@ class ProcessPlayer:
         return [self.program, "-nodisp", "-autoexit", "-loglevel", "error", "-ss", f"{offset_s:.3f}",
                 "-volume", str(volume), str(path)]  # fmt: skip
 
+    def stream_command(self, url: str, volume: int) -> list[str]:
+        if self.kind.startswith("mpv"):
+            return [
+                self.program,
+                "--no-video",
+                "--really-quiet",
+                "--no-cache",
+                f"--volume={volume}",
+                "--",
+                url,
+            ]
+        return [self.program, "-nodisp", "-loglevel", "error", "-volume", str(volume), url]
+
     def play(self, item_id: str, path: Path | None, offset_s: float, volume: int) -> None:
         self.stop()
         if path is None:
             log.warning("không có tệp âm thanh cho %s", item_id)
             return
+        self._spawn(self.command(path, offset_s, volume))
+
+    def play_stream(self, item_id: str, url: str, volume: int) -> None:
+        self.stop()
+        self._spawn(self.stream_command(url, volume))
+
+    def _spawn(self, argv: list[str]) -> None:
         self.process = subprocess.Popen(
-            self.command(path, offset_s, volume),
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

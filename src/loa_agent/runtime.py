@@ -194,6 +194,9 @@ class AgentRuntime:
                 return
             if command.action == "play":
                 params = command.play_params()
+                if params.kind == "stream" or params.sha256 is None:  # a relay is played, never downloaded
+                    self.core.execute(command, now)
+                    return
                 path = self.fetcher.cached_path(params.sha256)
                 if path is None:
                     asyncio.create_task(self._fetch_then_play(command))  # noqa: RUF006 - finishes on its own
@@ -227,6 +230,8 @@ class AgentRuntime:
 
     async def _prefetch(self, entries: list[Any]) -> None:
         for entry in entries:
+            if entry.sha256 is None:
+                continue
             try:
                 await asyncio.to_thread(self.fetcher.fetch, entry.media_url, entry.sha256)
             except MediaError as exc:

@@ -19,8 +19,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -155,10 +157,45 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PlayParams(_Params):
+MediaKind = Literal["file", "stream"]
+MEDIA_KIND_DOC = (
+    "file (default): media_url is a file the device downloads and checks against sha256 before playing it from its "
+    "cache; stream: media_url is an http(s) live stream (a relay of VOV or the provincial station) played for "
+    "duration_s, never downloaded, no sha256"
+)
+# Fields added after v1 was first published: left out of the wire form (and so of the signed canonical form) while
+# they hold their default, so a file item is byte-for-byte what it was before streams existed.
+_OMIT_WHEN_DEFAULT: dict[str, Any] = {"kind": "file", "sha256": None, "max_volume": None}
+
+
+def _omit_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not (k in _OMIT_WHEN_DEFAULT and v == _OMIT_WHEN_DEFAULT[k])}
+
+
+class _MediaItem(_Params):
+    """What a play command or a manifest entry plays: a cached file or a live stream."""
+
+    @model_validator(mode="after")
+    def _media(self) -> _MediaItem:
+        kind, sha256 = getattr(self, "kind"), getattr(self, "sha256")  # noqa: B009 - fields of the subclasses
+        if kind == "file" and sha256 is None:
+            raise ValueError("tệp âm thanh (kind=file) phải có sha256")
+        if kind == "stream" and sha256 is not None:
+            raise ValueError("luồng tiếp sóng (kind=stream) không có sha256")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _wire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_defaults(handler(self))
+
+
+class PlayParams(_MediaItem):
     item_id: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Annotated[MediaKind, Field(description=MEDIA_KIND_DOC)] = "file"
     media_url: Annotated[str, Field(min_length=1, max_length=2000)]
-    sha256: Sha256
+    sha256: Annotated[Sha256 | None, Field(description="required for kind=file, absent for kind=stream")] = (
+        None
+    )
     duration_s: Annotated[float, Field(gt=0)]
     priority: Priority
     repeat: Annotated[int, Field(ge=1, le=100)] = 1
@@ -234,13 +271,16 @@ class Window(_Params):
         return value
 
 
-class ManifestEntry(_Params):
+class ManifestEntry(_MediaItem):
     entry_id: Annotated[str, Field(min_length=1, max_length=200)]
     start: UtcDatetime
     end: UtcDatetime
     item_id: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Annotated[MediaKind, Field(description=MEDIA_KIND_DOC)] = "file"
     media_url: Annotated[str, Field(min_length=1, max_length=2000)]
-    sha256: Sha256
+    sha256: Annotated[Sha256 | None, Field(description="required for kind=file, absent for kind=stream")] = (
+        None
+    )
     duration_s: Annotated[float, Field(gt=0)]
     priority: Priority = PRIORITY_NORMAL
     volume: Volume | None = None
@@ -261,8 +301,18 @@ class Manifest(Message):
     valid_until: UtcDatetime
     timezone: str = "Asia/Ho_Chi_Minh"
     windows: list[Window] = Field(default_factory=list, description="allowed local windows; empty = always")
+    max_volume: Annotated[
+        Volume | None,
+        Field(
+            description="the unit's volume cap: no normal or priority item plays louder; emergencies ignore it"
+        ),
+    ] = None
     entries: list[ManifestEntry] = Field(default_factory=list)
     signature: str = ""
+
+    @model_serializer(mode="wrap")
+    def _wire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_defaults(handler(self))
 
 
 MESSAGE_MODELS: dict[str, type[Message]] = {

@@ -85,16 +85,21 @@ class ItemMedia:
     sha256: str
     media_url: str
     duration_s: float
+    kind: str = "file"  # "stream": a relay, played live from media_url, no sha256 (see docs/protocol.md)
 
 
 def programme_media(s: Schedule) -> list[ItemMedia]:
-    """The items of the schedule's programme, in order; a relay plays for the schedule's relay minutes."""
+    """The items of the schedule's programme, in order; a relay is a stream that plays for the schedule's relay
+    minutes (or the item's own duration)."""
     out = []
     for item in s.programme.items.all():
         duration = item.duration_s
-        if item.kind == ItemKind.RELAY and s.relay_minutes:
-            duration = s.relay_minutes * 60.0
-        out.append(ItemMedia(f"pi-{item.pk}", item.title, item.sha256, item.media_url, float(duration)))
+        kind = "file"
+        if item.kind == ItemKind.RELAY:
+            kind = "stream"
+            if s.relay_minutes:
+                duration = s.relay_minutes * 60.0
+        out.append(ItemMedia(f"pi-{item.pk}", item.title, item.sha256, item.media_url, float(duration), kind))
     return out
 
 
@@ -120,12 +125,15 @@ def schedule_entries(s: Schedule, start: dt.datetime, end: dt.datetime) -> list[
                 "end": _iso(slot.end),
                 "item_id": m.item_id,
                 "media_url": m.media_url,
-                "sha256": m.sha256,
                 "duration_s": m.duration_s,
                 "priority": s.priority,
                 "volume": s.volume,
                 "schedule_id": str(s.pk),
             }
+            if m.kind == "stream":
+                entry["kind"] = "stream"  # a live relay: no content hash, never downloaded by the device
+            else:
+                entry["sha256"] = m.sha256
             out.append(entry)
     return out
 
@@ -293,8 +301,9 @@ def compile_manifests(
     to_create: list[DeviceManifest] = []
     to_update: list[DeviceManifest] = []
     revisions: list[ManifestRevision] = []
-    head_tail = (
-        f',"generated_at":"{_iso(now)}","timezone":"{LOCAL_TZ_NAME}","v":1,'
+    head = f',"generated_at":"{_iso(now)}"'
+    tail = (
+        f',"timezone":"{LOCAL_TZ_NAME}","v":1,'
         f'"valid_from":"{_iso(start)}","valid_until":"{_iso(end)}","version":'
     )
     for device_id, path in devices:
@@ -316,7 +325,8 @@ def compile_manifests(
             windows = [{"end": b, "start": a} for a, b in gr.windows_hhmm(intervals)]
             windows_json = _dumps(windows)
             entries_json = _dumps(entries)
-            digest = hashlib.sha256(f"{windows_json}|{entries_json}".encode()).hexdigest()
+            capped = "" if cap is None else f"|{cap}"  # the device enforces the cap too (Manifest.max_volume)
+            digest = hashlib.sha256(f"{windows_json}|{entries_json}{capped}".encode()).hexdigest()
             contents[content_key] = (digest, entries_json, entries, windows, windows_json)
         digest, entries_json, entries, _windows, windows_json = contents[content_key]
         result.entries += len(entries)
@@ -331,7 +341,9 @@ def compile_manifests(
             continue
         version = (current.version if current else 0) + 1
         canonical = (
-            f'{{"device_id":"{device_id}","entries":{entries_json}{head_tail}{version},"windows":{windows_json}}}'
+            f'{{"device_id":"{device_id}","entries":{entries_json}{head}'
+            + ("" if cap is None else f',"max_volume":{cap}')
+            + f'{tail}{version},"windows":{windows_json}}}'
         ).encode()
         signature = base64.b64encode(key.sign(canonical)).decode()
         payload = canonical[:-1] + f',"signature":"{signature}"}}'.encode()

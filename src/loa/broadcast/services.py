@@ -179,7 +179,8 @@ def _resolve_item(unit: Unit, spec: ItemSpec, *, actor: Any, request: Any) -> di
         return {
             "title": spec.title or source.name,
             "relay_source": source,
-            # a stream has no content hash: the URL's hash identifies it (see docs/broadcast.md, relays)
+            # a stream has no content hash: the URL's hash only identifies the item here; manifests carry it as a
+            # kind="stream" entry without sha256 (compile.py, docs/protocol.md)
             "sha256": hashlib.sha256(source.url.encode()).hexdigest(),
             "media_url": source.url,
             "duration_s": minutes * 60,
