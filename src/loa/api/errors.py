@@ -122,6 +122,7 @@ STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    416: "range_not_satisfiable",
     429: "too_many_requests",
 }
 STATUS_MESSAGES = {
@@ -132,6 +133,7 @@ STATUS_MESSAGES = {
     405: "Phương thức không được hỗ trợ ở địa chỉ này.",
     409: "Xung đột với trạng thái hiện tại.",
     413: "Nội dung gửi lên quá lớn.",
+    416: "Khoảng byte yêu cầu (Range) nằm ngoài tệp.",
     429: "Quá nhiều yêu cầu; thử lại sau.",
 }
 

@@ -87,3 +87,25 @@ def test_numbers_past_64_bits_are_bad_input(
     for url in ("/api/v1/media", "/api/v1/units", "/api/v1/fleet/devices", "/api/v1/bulletins"):
         response = api.get(url, {"offset": huge})
         assert response.status_code == 200 and response.json()["items"] == [], url
+
+
+def test_a_range_past_the_end_of_a_file_is_a_json_416(
+    tree: dict[str, Unit], make_user: Callable[..., User], token_for: Callable[..., str]
+) -> None:
+    from loa.media.models import MediaAsset
+    from loa.media.services import asset_file_path
+
+    operator = make_user("op", Role.COMMUNE_OPERATOR, tree["a"])
+    asset = MediaAsset.objects.create(
+        unit=tree["a"], sha256="a" * 64, original_sha256="b" * 64, duration_s=1.0, created_by=operator
+    )
+    path = asset_file_path(asset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xfb" + bytes(98))
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(operator)}")
+    try:
+        response = api.get(f"/api/v1/media/{asset.pk}/audio", HTTP_RANGE="bytes=1000-2000")
+    finally:
+        path.unlink()  # the store outlives the test database
+    _error(response, 416, "range_not_satisfiable")
+    assert response["Content-Range"] == "bytes */100"
