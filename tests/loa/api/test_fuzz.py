@@ -46,7 +46,7 @@ for _result in SCHEMA.get_all_operations():
     OPERATIONS[_result.ok().label] = _result.ok()
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # per operation and per mode (valid / schema-breaking); LOA_FUZZ_EXAMPLES=200 for a deeper run by hand
-EXAMPLES = int(os.environ.get("LOA_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("LOA_FUZZ_EXAMPLES", "10"))
 
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
 
