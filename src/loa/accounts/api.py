@@ -15,6 +15,7 @@ from loa.accounts.access import access_anywhere, access_unit_code, can, is_syste
 from loa.accounts.models import ApiToken, RoleAssignment
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
+from loa.api.types import ApiDateTime
 
 router = Router()
 
@@ -51,7 +52,7 @@ class NewUserOut(Schema):
 class TokenIn(Schema):
     name: str = Field(..., max_length=100)
     scopes: list[str] = Field(..., max_length=50)
-    expires_at: datetime | None = None
+    expires_at: ApiDateTime | None = None
 
 
 class TokenOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.db import DataError
@@ -43,6 +44,8 @@ ERROR_RESPONSES: dict[int, type[Schema]] = {
     404: ErrorOut,
     422: ErrorOut,
 }
+
+_VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 
 _TYPE_MESSAGES = {
     "missing": "thiếu trường bắt buộc",
@@ -165,6 +168,11 @@ def install(api: NinjaAPI) -> None:
             loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
             field = ".".join(loc) or "body"
             text = _TYPE_MESSAGES.get(str(err.get("type")), "không hợp lệ")  # never pydantic's English
+            own = (err.get("ctx") or {}).get("error")  # Ninja hands the validator's message over as text
+            if isinstance(own, str) and _VIETNAMESE.search(
+                own
+            ):  # our own validators speak Vietnamese already
+                text = own
             details.append(
                 {"field": field, "code": err.get("type", "invalid"), "message": f"{field}: {text}"}
             )

@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema
 from loa.accounts.access import access_unit, access_unit_code, can
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
+from loa.api.types import ApiDateTime
 from loa.broadcast import emergency as em
 from loa.broadcast import preview, proof, services
 from loa.broadcast.compile import effective_limits, manifest_payload
@@ -572,7 +573,7 @@ class ProofRow(Schema):
     "/proof/{code}", response={200: list[ProofRow], **ERROR_RESPONSES}, summary="Kế hoạch và thực tế phát"
 )
 def get_proof(
-    request: HttpRequest, code: str, since: dt.datetime, until: dt.datetime, schedule: int | None = None
+    request: HttpRequest, code: str, since: ApiDateTime, until: ApiDateTime, schedule: int | None = None
 ) -> Any:
     unit = access_unit_code(request.user, code, "schedule.view", token_of(request))
     if (
@@ -596,7 +597,7 @@ def get_proof(
     },
 )
 def get_proof_csv(
-    request: HttpRequest, code: str, since: dt.datetime, until: dt.datetime, schedule: int | None = None
+    request: HttpRequest, code: str, since: ApiDateTime, until: ApiDateTime, schedule: int | None = None
 ) -> HttpResponse:
     unit = access_unit_code(request.user, code, "schedule.view", token_of(request))
     if (

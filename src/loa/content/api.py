@@ -13,6 +13,7 @@ from ninja import Router, Schema
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
+from loa.api.types import ApiDateTime
 from loa.content import services
 from loa.content.models import Bulletin, BulletinVersion, Comment, FeedItem, State
 
@@ -34,7 +35,7 @@ class BulletinFields(Schema):
     field: int | None = SchemaField(None, description="LoaiLinhVuc 1–6")
     content_type: int | None = SchemaField(None, description="LoaiBanTin 1 văn bản … 6 tiếp sóng")
     priority: int | None = SchemaField(None, description="MucDoUuTien 1 khẩn cấp, 2 ưu tiên, 3 thông thường")
-    produced_at: dt.datetime | None = SchemaField(None, description="ThoiGianSanXuat")
+    produced_at: ApiDateTime | None = SchemaField(None, description="ThoiGianSanXuat")
     duration_s: int | None = SchemaField(None, description="ThoiLuong, giây")
     author_name: str | None = None
     author_pen_name: str | None = None
@@ -43,8 +44,8 @@ class BulletinFields(Schema):
     is_relay: bool | None = None
     relay_source: str | None = None
     language: str | None = SchemaField(None, description="Mã ngôn ngữ ISO 639-3 (vie, tyz, blt, …)")
-    valid_from: dt.datetime | None = None
-    valid_until: dt.datetime | None = None
+    valid_from: ApiDateTime | None = None
+    valid_until: ApiDateTime | None = None
     extras: list[ExtraIn] | None = SchemaField(None, description="ThongTinChiTietBanTin")
     audio_asset_id: int | None = None
     receivers: list[str] | None = SchemaField(None, description="Mã các địa bàn nhận (DanhSachDiaBanNhan)")

@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema
 from loa.accounts.access import access_unit, access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
+from loa.api.types import ApiDateTime
 from loa.fleet import services
 from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
 from loa_protocol.messages import EnrolRequest, EnrolResponse
@@ -277,7 +278,7 @@ def list_playlogs(
     device: str | None = None,
     command: UUID | None = None,
     item: str | None = None,
-    since: dt.datetime | None = None,
+    since: ApiDateTime | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> Any:

@@ -1,0 +1,45 @@
+"""Times sent to the API: offsets and years no clock shows are refused before they reach the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from loa.accounts.models import ApiToken, User
+from loa.accounts.roles import Role
+from loa.units.models import Unit
+
+
+@pytest.mark.parametrize(
+    "since", ["0314-01-14T10:22:51-17:26", "1800-01-01T00:00:00Z", "2030-01-01T00:00:00+23:00"]
+)
+def test_impossible_times_in_a_query_are_a_422(
+    since: str, tree: dict[str, Unit], make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user("tinh", Role.PROVINCE_ADMIN, tree["province"]))
+    r = client.get("/api/v1/fleet/playlogs", {"since": since})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_error" and "since" in r.json()["error"]["message"]
+    assert client.get("/api/v1/fleet/playlogs").status_code == 200, "the database is still usable afterwards"
+
+
+def test_naive_times_are_read_in_vietnam(
+    tree: dict[str, Unit], make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user("op", Role.COMMUNE_OPERATOR, tree["a"]))
+    r = client.post(
+        "/api/v1/accounts/tokens",
+        {"name": "x", "scopes": ["*"], "expires_at": "2031-01-01T07:00:00"},
+        content_type="application/json",
+    )
+    assert r.status_code == 201
+    token = ApiToken.objects.get(pk=r.json()["id"])
+    assert token.expires_at is not None and token.expires_at.isoformat() == "2031-01-01T00:00:00+00:00"
+    r = client.post(
+        "/api/v1/accounts/tokens",
+        {"name": "y", "scopes": ["*"], "expires_at": "2031-01-01T07:00:00-17:26"},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and "múi giờ" in r.json()["error"]["message"]
