@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from loa.accounts.access import access_unit, access_unit_code, can
 from loa.api.auth import token_of
@@ -67,7 +67,7 @@ def add_relay(request: HttpRequest, code: str, payload: RelayIn) -> Any:
         )
     except services.BroadcastError as exc:
         raise _error(exc) from exc
-    return 201, {"id": r.pk, "name": r.name, "url": r.url, "province": unit.code}
+    return Status(201, {"id": r.pk, "name": r.name, "url": r.url, "province": unit.code})
 
 
 # ---- programmes ----------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def create_programme(request: HttpRequest, payload: ProgrammeIn) -> Any:
         p = services.do_create_programme(unit, payload.title, specs, actor=request.user, request=request)
     except services.BroadcastError as exc:
         raise _error(exc) from exc
-    return 201, _programme_out(p)
+    return Status(201, _programme_out(p))
 
 
 @router.get(
@@ -287,7 +287,7 @@ def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
         )  # fmt: skip
     except services.BroadcastError as exc:
         raise _error(exc) from exc
-    return 201, _schedule_out(s)
+    return Status(201, _schedule_out(s))
 
 
 def _schedule_or_404(request: HttpRequest, schedule_id: int, action: str) -> Schedule:
@@ -524,7 +524,7 @@ def start_emergency(request: HttpRequest, payload: EmergencyIn) -> Any:
         )  # fmt: skip
     except services.BroadcastError as exc:
         raise _error(exc) from exc
-    return 201, _emergency_out(e)
+    return Status(201, _emergency_out(e))
 
 
 def _emergency_or_404(request: HttpRequest, emergency_id: int, action: str) -> Emergency:
@@ -583,7 +583,7 @@ def get_proof(
         or until - since > dt.timedelta(days=31)
     ):
         raise ApiError(
-            422, "range_invalid", "Khoảng thời gian phải có múi giờ, since < until và dài tối đa 31 ngày."
+            422, "range_invalid", "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày."
         )
     return [r.as_dict() for r in proof.report(unit, since, until, schedule_id=schedule)]
 
@@ -607,7 +607,7 @@ def get_proof_csv(
         or until - since > dt.timedelta(days=31)
     ):
         raise ApiError(
-            422, "range_invalid", "Khoảng thời gian phải có múi giờ, since < until và dài tối đa 31 ngày."
+            422, "range_invalid", "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày."
         )
     response = HttpResponse(
         proof.to_csv(proof.report(unit, since, until, schedule_id=schedule)),

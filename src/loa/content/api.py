@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field as SchemaField
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
@@ -376,7 +376,7 @@ def create_bulletin(request: HttpRequest, payload: BulletinIn) -> Any:
         )
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, BulletinOut.of(b, request)
+    return Status(201, BulletinOut.of(b, request))
 
 
 @router.get(
@@ -460,7 +460,7 @@ def republish(request: HttpRequest, item_id: int) -> Any:
         b = services.do_republish(item, actor=request.user, token=token_of(request), request=request)
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, BulletinOut.of(b, request)
+    return Status(201, BulletinOut.of(b, request))
 
 
 @router.get(
@@ -551,7 +551,7 @@ def attach(request: HttpRequest, bulletin_id: int, payload: AttachmentIn) -> Any
         )
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, {"id": att.pk, "kind": att.kind, "asset_id": att.asset_id, "title": att.title}
+    return Status(201, {"id": att.pk, "kind": att.kind, "asset_id": att.asset_id, "title": att.title})
 
 
 @router.post(
@@ -565,7 +565,7 @@ def share_up(request: HttpRequest, bulletin_id: int, payload: NoteIn) -> Any:
         )
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, FeedItemOut.of(item)
+    return Status(201, FeedItemOut.of(item))
 
 
 @router.post(
@@ -579,7 +579,7 @@ def replace(request: HttpRequest, bulletin_id: int) -> Any:
         new = services.do_copy_as_replacement(b, actor=request.user, token=token_of(request), request=request)
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, BulletinOut.of(new, request)
+    return Status(201, BulletinOut.of(new, request))
 
 
 @router.get("/{bulletin_id}/versions", response={200: list[VersionOut], **RESPONSES}, summary="Các phiên bản")
@@ -627,4 +627,4 @@ def add_comment(request: HttpRequest, bulletin_id: int, payload: CommentIn) -> A
         )
     except services.BulletinError as exc:
         raise _api_error(exc) from exc
-    return 201, CommentOut.of(c)
+    return Status(201, CommentOut.of(c))

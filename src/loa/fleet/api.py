@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from loa.accounts.access import access_unit, access_unit_code, access_units
 from loa.api.auth import token_of
@@ -66,13 +66,16 @@ def create_enrolment_code(request: HttpRequest, payload: EnrolmentCodeIn) -> Any
     except services.FleetError as exc:
         raise _fleet_error(exc) from exc
     uri = services.enrolment_uri(code)
-    return 201, {
-        "code": code,
-        "uri": uri,
-        "qr_svg": services.qr_svg(uri),
-        "unit": unit.code,
-        "expires_at": obj.expires_at,
-    }
+    return Status(
+        201,
+        {
+            "code": code,
+            "uri": uri,
+            "qr_svg": services.qr_svg(uri),
+            "unit": unit.code,
+            "expires_at": obj.expires_at,
+        },
+    )
 
 
 @router.post(
@@ -410,7 +413,7 @@ def send_command(request: HttpRequest, payload: CommandIn) -> Any:
             )
     except services.FleetError as exc:
         raise _fleet_error(exc) from exc
-    return 201, CommandOut.of(command)
+    return Status(201, CommandOut.of(command))
 
 
 PLAY_OPTION_KEYS = {

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from loa.accounts.access import access_system, access_unit, access_unit_code, access_units
 from loa.api.auth import token_of
@@ -185,7 +185,7 @@ def upload_audio(request: HttpRequest) -> Any:
     except MediaRejected as exc:
         status = 413 if exc.code == "too_large" else 400
         raise ApiError(status, exc.code, exc.message) from exc
-    return 202, JobOut.of(job)
+    return Status(202, JobOut.of(job))
 
 
 @router.get("/jobs/{job_id}", response={200: JobOut, **ERROR_RESPONSES}, summary="Tiến độ xử lý một tệp")

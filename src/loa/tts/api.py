@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from loa.accounts.access import UnitNotFound, access_anywhere, access_unit, access_unit_code
 from loa.api.auth import token_of
@@ -94,7 +94,7 @@ def preview(request: HttpRequest, payload: PreviewIn) -> Any:
         )  # fmt: skip
     except TtsError as exc:
         raise _error(exc) from exc
-    return 201, ClipOut.of(clip)
+    return Status(201, ClipOut.of(clip))
 
 
 def _clip(request: HttpRequest, clip_id: int) -> SpeechClip:

@@ -33,7 +33,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("put", "/guardrails/06652", {"allowed_weekdays": [9]}, 400, "weekdays_invalid"),
     ("put", "/guardrails/06652", {"max_volume": 300}, 400, "guardrail_invalid"),
     ("put", "/guardrails/06652", {"max_volume": "to"}, 422, "validation_error"),
-    ("get", "/proof/06652?since=2026-12-01T00:00:00&until=2026-12-02T00:00:00", None, 422, "range_invalid"),
+    ("get", "/proof/06652?since=2026-12-02T00:00:00&until=2026-12-01T00:00:00", None, 422, "range_invalid"),
     ("get", "/proof/06652?since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z", None, 422, "range_invalid"),
     ("get", "/proof/06652?since=hôm-qua&until=2026-12-01T00:00:00Z", None, 422, "validation_error"),
     ("get", "/preview/06652?hours=nhiều", None, 422, "validation_error"),
