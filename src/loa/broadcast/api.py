@@ -583,7 +583,9 @@ def get_proof(
         or until - since > dt.timedelta(days=31)
     ):
         raise ApiError(
-            422, "range_invalid", "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày."
+            422,
+            "range_invalid",
+            "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày.",
         )
     return [r.as_dict() for r in proof.report(unit, since, until, schedule_id=schedule)]
 
@@ -607,7 +609,9 @@ def get_proof_csv(
         or until - since > dt.timedelta(days=31)
     ):
         raise ApiError(
-            422, "range_invalid", "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày."
+            422,
+            "range_invalid",
+            "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày.",
         )
     response = HttpResponse(
         proof.to_csv(proof.report(unit, since, until, schedule_id=schedule)),
