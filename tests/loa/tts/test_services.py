@@ -112,7 +112,7 @@ class _BrokenEngine:
 
 @pytest.mark.parametrize(
     ("engine", "kwargs", "code"),
-    [(EspeakNgEngine(timeout_s=0.01), {}, "tts_timeout"), (_BrokenEngine(), {}, "not_audio"),
+    [(EspeakNgEngine(timeout_s=0.01), {"text": " ".join([NOTICE] * 40)}, "tts_timeout"),  # ~3 min of speech (_BrokenEngine(), {}, "not_audio"),
      (None, {"voice": "hue"}, "voice_unknown"), (None, {"speed": 500}, "speed_out_of_range"),
      (None, {"text": ""}, "text_empty")],
 )  # fmt: skip
