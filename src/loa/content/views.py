@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loa.accounts.access import access_unit, access_unit_code, access_units, can
@@ -208,7 +209,7 @@ def _date_or_none(value: str | None) -> dt.date | None:
 def create(request: HttpRequest) -> HttpResponse:
     origin = current_unit(request)
     if origin is None:
-        raise Http404("Chưa chọn đơn vị.")
+        raise Http404(_("Chưa chọn đơn vị."))
     access_unit(request.user, origin, "bulletin.edit")
     if request.method == "POST":
         data = _form_data(request)
@@ -217,7 +218,7 @@ def create(request: HttpRequest) -> HttpResponse:
         except services.BulletinError as exc:
             messages.error(request, exc.message)
             return render(request, "content/editor.html", _editor_context(origin, data, None), status=400)
-        messages.success(request, "Đã lưu bản nháp.")
+        messages.success(request, _("Đã lưu bản nháp."))
         return redirect("content:detail", bulletin_id=b.pk)
     values = {
         "field": Field.GENERAL,
@@ -242,9 +243,9 @@ def edit(request: HttpRequest, bulletin_id: int) -> HttpResponse:
             return render(request, "content/editor.html", _editor_context(b.origin_unit, data, b), status=400)
         b.refresh_from_db()
         if b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
-            messages.warning(request, "Đã lưu. Nội dung thay đổi nên bản tin phải được duyệt lại.")
+            messages.warning(request, _("Đã lưu. Nội dung thay đổi nên bản tin phải được duyệt lại."))
         else:
-            messages.success(request, "Đã lưu.")
+            messages.success(request, _("Đã lưu."))
         return redirect("content:detail", bulletin_id=b.pk)
     return render(
         request,
@@ -258,7 +259,7 @@ def _bulletin(request: HttpRequest, bulletin_id: int, action: str = "bulletin.vi
     try:
         return services.access_bulletin(request.user, bulletin_id, action)
     except services.BulletinNotFound:
-        raise Http404("Không tìm thấy bản tin.") from None
+        raise Http404(_("Không tìm thấy bản tin.")) from None
 
 
 def asset_url(asset_id: int | None) -> str:
@@ -291,11 +292,16 @@ def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         for i in FeedItem.objects.filter(bulletin=b).select_related("unit")
         if can(request.user, i.unit, "bulletin.view")
     ]
+    play_now_url = ""
+    if b.state == State.PUBLISHED and access_units(request.user, "device.control").exists():
+        # the fleet's "send a command" form, with this bulletin chosen to play now
+        play_now_url = reverse("fleet:command_new") + f"?action=play&bulletin_id={b.pk}"
     return render(
         request,
         "content/detail.html",
         {
             "b": b,
+            "play_now_url": play_now_url,
             "receivers": b.receivers.order_by("path"),
             "prov": services.provenance(b),
             "versions": versions,
@@ -328,13 +334,13 @@ def transition(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     name = request.POST.get("name", "")
     t = services.TRANSITIONS.get(name)
     if t is None or not t.public:
-        messages.error(request, "Thao tác không hợp lệ.")
+        messages.error(request, _("Thao tác không hợp lệ."))
         return redirect("content:detail", bulletin_id=b.pk)
     try:
         services.do_transition(
             b, name, actor=request.user, note=request.POST.get("note", ""), request=request
         )
-        messages.success(request, f"Đã thực hiện: {t.label}.")
+        messages.success(request, _("Đã thực hiện: %(action)s.") % {"action": t.label})
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
@@ -346,7 +352,7 @@ def comment(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id)
     try:
         services.do_add_comment(b, request.POST.get("text", ""), actor=request.user, request=request)
-        messages.success(request, "Đã gửi bình luận.")
+        messages.success(request, _("Đã gửi bình luận."))
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("content:detail", args=[b.pk]) + "#comments")
@@ -358,7 +364,7 @@ def make_audio(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     try:
         services.do_make_audio(b, actor=request.user, request=request)
-        messages.success(request, "Đã tạo âm thanh từ văn bản.")
+        messages.success(request, _("Đã tạo âm thanh từ văn bản."))
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
@@ -370,7 +376,7 @@ def share(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     try:
         services.do_share_up(b, actor=request.user, note=request.POST.get("note", ""), request=request)
-        messages.success(request, "Đã đề xuất bản tin lên tỉnh.")
+        messages.success(request, _("Đã đề xuất bản tin lên tỉnh."))
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
@@ -385,7 +391,7 @@ def replace(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     except services.BulletinError as exc:
         messages.error(request, exc.message)
         return redirect("content:detail", bulletin_id=b.pk)
-    messages.success(request, "Đã tạo bản tin thay thế (bản nháp).")
+    messages.success(request, _("Đã tạo bản tin thay thế (bản nháp)."))
     return redirect("content:edit", bulletin_id=new.pk)
 
 
@@ -394,7 +400,7 @@ def replace(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     unit = current_unit(request)
     if unit is None:
-        raise Http404("Chưa chọn đơn vị.")
+        raise Http404(_("Chưa chọn đơn vị."))
     access_unit(request.user, unit, "bulletin.view")
     state = request.GET.get("state") or None
     try:
@@ -424,18 +430,18 @@ def feed_action(request: HttpRequest, item_id: int, name: str) -> HttpResponse:
     try:
         item = services.access_feed_item(request.user, item_id, action)
     except services.BulletinError:
-        raise Http404("Không tìm thấy bản tin trong hộp thư.") from None
+        raise Http404(_("Không tìm thấy bản tin trong hộp thư.")) from None
     try:
         if name == "republish":
             copy = services.do_republish(item, actor=request.user, request=request)
-            messages.success(request, "Đã tạo bản nháp của tỉnh từ bản tin xã đề xuất.")
+            messages.success(request, _("Đã tạo bản nháp của tỉnh từ bản tin xã đề xuất."))
             return redirect("content:edit", bulletin_id=copy.pk)
         if name not in services.FEED_TRANSITIONS:
             raise Http404()
         services.do_feed_transition(
             item, name, actor=request.user, note=request.POST.get("note", ""), request=request
         )
-        messages.success(request, "Đã nhận bản tin." if name == "take" else "Đã từ chối bản tin.")
+        messages.success(request, _("Đã nhận bản tin.") if name == "take" else _("Đã từ chối bản tin."))
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:inbox")
@@ -457,7 +463,9 @@ def duration_text(seconds: float | None) -> str:
         return ""
     total = max(1, round(float(seconds)))
     minutes, secs = divmod(total, 60)
-    return f"{minutes} phút {secs:02d} giây" if minutes else f"{secs} giây"
+    if minutes:
+        return _("%(minutes)s phút %(seconds)02d giây") % {"minutes": minutes, "seconds": secs}
+    return _("%(seconds)s giây") % {"seconds": secs}
 
 
 def _editable(b: Bulletin) -> bool:
@@ -511,7 +519,7 @@ def _audio_job_context(b: Bulletin, job: Any) -> dict[str, Any]:
         asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
     error = None
     if job.state == Job.State.FAILED:
-        error = (result.get("error") or {}).get("message") or job.message or "Xử lý tệp thất bại."
+        error = (result.get("error") or {}).get("message") or job.message or _("Xử lý tệp thất bại.")
     return {
         "b": b,
         "job": job,
@@ -533,7 +541,7 @@ def audio_upload(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     status = 200
     try:
         if not _editable(b):
-            raise services.BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+            raise services.BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
         access_unit(request.user, b.origin_unit, "media.upload")
         job = receive_upload(request, b.origin_unit)
     except MediaRejected as exc:
@@ -563,7 +571,7 @@ def audio_job(request: HttpRequest, bulletin_id: int, job_id: int) -> HttpRespon
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     job = Job.objects.select_related("unit").filter(pk=job_id, kind=JOB_KIND, unit=b.origin_unit).first()
     if job is None:
-        raise Http404("Không tìm thấy tác vụ xử lý tệp.")
+        raise Http404(_("Không tìm thấy tác vụ xử lý tệp."))
     access_unit(request.user, b.origin_unit, "media.view")
     context = _audio_job_context(b, job)
     if request.headers.get("HX-Request"):
@@ -580,9 +588,11 @@ def audio_set(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     asset_id = _int_or_none(raw)
     try:
         if raw and asset_id is None:
-            raise services.BulletinError("asset_invalid", "Mã tệp không hợp lệ.", 400)
+            raise services.BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
         if raw == "" and request.POST.get("remove") != "1":
-            raise services.BulletinError("asset_required", "Hãy chọn một tệp âm thanh trong thư viện.", 400)
+            raise services.BulletinError(
+                "asset_required", _("Hãy chọn một tệp âm thanh trong thư viện."), 400
+            )
         services.do_set_audio(b, asset_id, actor=request.user, request=request)
     except services.BulletinError as exc:
         messages.error(request, exc.message)
@@ -594,11 +604,11 @@ def audio_set(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         )
     b.refresh_from_db()
     if asset_id is None:
-        messages.success(request, "Đã bỏ âm thanh của bản tin.")
+        messages.success(request, _("Đã bỏ âm thanh của bản tin."))
     elif b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
-        messages.warning(request, "Đã gắn âm thanh. Nội dung thay đổi nên bản tin phải được duyệt lại.")
+        messages.warning(request, _("Đã gắn âm thanh. Nội dung thay đổi nên bản tin phải được duyệt lại."))
     else:
-        messages.success(request, "Đã gắn âm thanh vào bản tin.")
+        messages.success(request, _("Đã gắn âm thanh vào bản tin."))
     return _back(b)
 
 
@@ -626,10 +636,10 @@ def attach(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         elif request.POST.get("asset_id"):
             asset_id = _int_or_none(request.POST["asset_id"])
             if asset_id is None:
-                raise services.BulletinError("asset_invalid", "Mã tệp không hợp lệ.", 400)
+                raise services.BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
             services.do_attach(b, "audio", asset_id, title, actor=request.user, request=request)
         else:
-            raise services.BulletinError("file_required", "Chưa chọn tệp để đính kèm.", 400, "file")
+            raise services.BulletinError("file_required", _("Chưa chọn tệp để đính kèm."), 400, "file")
     except services.BulletinError as exc:
         messages.error(request, exc.message)
         return render(
@@ -638,7 +648,7 @@ def attach(request: HttpRequest, bulletin_id: int) -> HttpResponse:
             {"b": b, "error": exc.message, **media_context(request, b)},
             status=exc.status,
         )
-    messages.success(request, "Đã đính kèm tệp.")
+    messages.success(request, _("Đã đính kèm tệp."))
     return _back(b)
 
 
@@ -648,7 +658,7 @@ def _attachment(request: HttpRequest, bulletin_id: int, attachment_id: int, acti
     b = _bulletin(request, bulletin_id, action)
     att = Attachment.objects.select_related("asset").filter(pk=attachment_id, bulletin=b).first()
     if att is None:
-        raise Http404("Không tìm thấy tệp đính kèm.")
+        raise Http404(_("Không tìm thấy tệp đính kèm."))
     return b, att
 
 
@@ -664,7 +674,7 @@ def attachment_file(request: HttpRequest, bulletin_id: int, attachment_id: int) 
     asset = att.asset
     path = asset_file_path(asset) if asset.kind == "audio" else stored_path(asset)
     if not path.is_file():
-        raise Http404("Tệp không còn trên máy chủ.")
+        raise Http404(_("Tệp không còn trên máy chủ."))
     response = file_response(request, path, asset.mime_type or "application/octet-stream")
     inline = asset.kind in ("audio", "image")
     name = asset.original_name or f"tep-dinh-kem.{asset.original_ext or 'bin'}"
@@ -680,7 +690,7 @@ def detach(request: HttpRequest, bulletin_id: int, attachment_id: int) -> HttpRe
     b, att = _attachment(request, bulletin_id, attachment_id, "bulletin.edit")
     try:
         services.do_detach(att, actor=request.user, request=request)
-        messages.success(request, "Đã gỡ tệp đính kèm (tệp vẫn còn trong thư viện).")
+        messages.success(request, _("Đã gỡ tệp đính kèm (tệp vẫn còn trong thư viện)."))
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return _back(b)
@@ -726,7 +736,10 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
             for i, step in enumerate(steps, start=1):
                 if not step["role"].strip():
                     raise services.BulletinError(
-                        "step_role_invalid", f"Bước {i}: hãy chọn ai duyệt bước này.", 400, "steps"
+                        "step_role_invalid",
+                        _("Bước %(n)s: hãy chọn ai duyệt bước này.") % {"n": i},
+                        400,
+                        "steps",
                     )
             services.do_set_approval_policy(unit, steps, actor=request.user, request=request)
         except services.BulletinError as exc:
@@ -734,7 +747,7 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
             status = exc.status
             current = steps
         else:
-            messages.success(request, f"Đã lưu quy trình duyệt của {unit.name}.")
+            messages.success(request, _("Đã lưu quy trình duyệt của %(unit)s.") % {"unit": unit.name})
             return redirect("content:policy", code=unit.code)
     else:
         current = services.policy_steps(unit)

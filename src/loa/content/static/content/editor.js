@@ -1,4 +1,4 @@
-// Bulletin editor: live preview, "read as" from the TTS normalizer, and a TTS preview ("Nghe thử").
+// Bulletin editor: live preview, "read as" from the TTS normalizer, and a TTS preview.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("bulletin-form");
   if (!form) return;
@@ -7,6 +7,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const status = $("tts-status");
   const readAs = $("f-read-as");
   const audio = $("tts-audio");
+  // the page's language: messages come from data-msg-* attributes the template translates
+  const msg = (name, values = {}) => (form.dataset[name] || "")
+    .replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
 
   const sync = () => {
     $("pv-title").textContent = $("f-title").value;
@@ -26,7 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
       body: JSON.stringify(body),
     });
     if (!response.ok) {
-      let message = "Không thực hiện được (mã " + response.status + ").";
+      let message = msg("msgFailed", { status: response.status });
       try { message = (await response.json()).error.message || message; } catch (e) { /* not JSON */ }
       throw new Error(message);
     }
@@ -35,11 +38,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const normalize = async () => {
     const text = sourceText();
-    if (!text) { status.textContent = "Hãy nhập tiêu đề hoặc nội dung trước."; return false; }
-    status.textContent = "Đang chuẩn hóa…";
+    if (!text) { status.textContent = msg("msgEmpty"); return false; }
+    status.textContent = msg("msgNormalizing");
     const data = await (await post(form.dataset.normalizeUrl, { text })).json();
     readAs.value = data.read_as ?? "";
-    status.textContent = "Đã điền “đọc là”. Sửa nếu máy đọc sai.";
+    status.textContent = msg("msgNormalized");
     return true;
   };
 
@@ -50,7 +53,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("btn-preview").addEventListener("click", async () => {
     try {
       if (!readAs.value.trim() && !(await normalize())) return;
-      status.textContent = "Đang tạo âm thanh…";
+      status.textContent = msg("msgSynthesizing");
       const response = await post(form.dataset.previewUrl, {
         unit: form.dataset.unit, text: sourceText(), read_as: readAs.value,
       });
@@ -65,7 +68,7 @@ document.addEventListener("DOMContentLoaded", () => {
       audio.hidden = false;
       audio.src = src;
       audio.addEventListener("loadedmetadata", () => {
-        status.textContent = "Nghe thử: " + Math.round(audio.duration) + " giây.";
+        status.textContent = msg("msgPreview", { seconds: Math.round(audio.duration) });
       }, { once: true });
       audio.play().catch(() => { /* autoplay may be blocked: the controls are there */ });
     } catch (e) {

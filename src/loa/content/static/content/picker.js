@@ -2,7 +2,7 @@
 // <input data-picker-filter> and items [data-picker-item data-text="…"]. Typing hides the items that do not
 // match, ignoring case and Vietnamese diacritics ("ha tu" finds "Phường Hà Tu"). Optional: [data-picker-all]
 // and [data-picker-none] buttons tick/untick the visible checkboxes, [data-picker-count] shows how many are
-// ticked, [data-picker-empty] shows when nothing matches.
+// ticked (its data-msg-some / data-msg-none give the words), [data-picker-empty] shows when nothing matches.
 (() => {
   const fold = (s) => (s || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "")
     .replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase().trim();
@@ -18,7 +18,8 @@
     const update = () => {
       if (count) {
         const n = box.querySelectorAll("[data-picker-item] input:checked").length;
-        count.textContent = n ? `Đã chọn ${n}` : "Chưa chọn địa bàn nào";
+        // the words come translated from the template: data-msg-some ("{n}" replaced) and data-msg-none
+        count.textContent = n ? (count.dataset.msgSome || "{n}").replace("{n}", String(n)) : count.dataset.msgNone || "";
       }
     };
     const apply = () => {
