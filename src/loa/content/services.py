@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loa.accounts.access import AccessDenied, access_unit, access_units, can, grants
 from loa.accounts.models import ApiToken
@@ -58,35 +60,36 @@ class BulletinError(Exception):
 class BulletinNotFound(BulletinError):
     def __init__(self) -> None:
         super().__init__(
-            "bulletin_not_found", "Không tìm thấy bản tin, hoặc bản tin nằm ngoài phạm vi của bạn.", 404
+            "bulletin_not_found", _("Không tìm thấy bản tin, hoặc bản tin nằm ngoài phạm vi của bạn."), 404
         )
 
 
 # ---- fields --------------------------------------------------------------------------------------------
 
-#: Fields an editor may set, with their labels (used in messages, versions and diffs).
+#: Fields an editor may set, with their labels (used in messages, versions and diffs). The labels stay Vietnamese
+#: in stored versions and diffs; messages shown to people translate them with :func:`_label`.
 FIELD_LABELS: dict[str, str] = {
-    "title": "Tiêu đề",
-    "summary": "Tóm tắt",
-    "body": "Nội dung",
-    "read_as": "Đọc là",
-    "field": "Lĩnh vực",
-    "content_type": "Loại bản tin",
-    "priority": "Mức độ ưu tiên",
-    "produced_at": "Thời gian sản xuất",
-    "duration_s": "Thời lượng (giây)",
-    "author_name": "Tác giả",
-    "author_pen_name": "Bút danh",
-    "author_email": "E-mail tác giả",
-    "news_source": "Nguồn tin",
-    "is_relay": "Tiếp âm",
-    "relay_source": "Nguồn tiếp âm",
-    "language": "Ngôn ngữ",
-    "valid_from": "Hiệu lực từ",
-    "valid_until": "Hiệu lực đến",
-    "extras": "Thông tin chi tiết",
-    "audio_asset_id": "Tệp âm thanh",
-    "receivers": "Địa bàn nhận",
+    "title": gettext_noop("Tiêu đề"),
+    "summary": gettext_noop("Tóm tắt"),
+    "body": gettext_noop("Nội dung"),
+    "read_as": gettext_noop("Đọc là"),
+    "field": gettext_noop("Lĩnh vực"),
+    "content_type": gettext_noop("Loại bản tin"),
+    "priority": gettext_noop("Mức độ ưu tiên"),
+    "produced_at": gettext_noop("Thời gian sản xuất"),
+    "duration_s": gettext_noop("Thời lượng (giây)"),
+    "author_name": gettext_noop("Tác giả"),
+    "author_pen_name": gettext_noop("Bút danh"),
+    "author_email": gettext_noop("E-mail tác giả"),
+    "news_source": gettext_noop("Nguồn tin"),
+    "is_relay": gettext_noop("Tiếp âm"),
+    "relay_source": gettext_noop("Nguồn tiếp âm"),
+    "language": gettext_noop("Ngôn ngữ"),
+    "valid_from": gettext_noop("Hiệu lực từ"),
+    "valid_until": gettext_noop("Hiệu lực đến"),
+    "extras": gettext_noop("Thông tin chi tiết"),
+    "audio_asset_id": gettext_noop("Tệp âm thanh"),
+    "receivers": gettext_noop("Địa bàn nhận"),
 }
 #: An edit of one of these after approval sends the bulletin back to review with its approvals cleared.
 SUBSTANTIVE_FIELDS = frozenset(
@@ -108,6 +111,11 @@ MAX_RECEIVERS = 5000
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _label(name: str) -> str:
+    """A field's label in the reader's language."""
+    return _(FIELD_LABELS[name])
+
+
 def _err(field: str, code: str, message: str) -> BulletinError:
     return BulletinError(code, message, 400, field)
 
@@ -116,13 +124,17 @@ def _clean_text(name: str, value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _err(name, "invalid_text", f"{FIELD_LABELS[name]}: phải là chuỗi ký tự.")
+        raise _err(name, "invalid_text", _("%(field)s: phải là chuỗi ký tự.") % {"field": _label(name)})
     value = _CONTROL_RE.sub("", value).strip()
     if name not in ("body", "read_as", "summary"):
         value = " ".join(value.split())
     limit = _TEXT_LIMITS[name]
     if len(value) > limit:
-        raise _err(name, "text_too_long", f"{FIELD_LABELS[name]}: dài quá {limit} ký tự.")
+        raise _err(
+            name,
+            "text_too_long",
+            _("%(field)s: dài quá %(limit)s ký tự.") % {"field": _label(name), "limit": limit},
+        )
     return value
 
 
@@ -130,7 +142,12 @@ def _clean_choice(name: str, value: Any, choices: type[Any]) -> Any:
     values = list(choices.values)
     if value not in values:
         allowed = "; ".join(f"{v} = {label}" for v, label in choices.choices)
-        raise _err(name, f"{name}_invalid", f"{FIELD_LABELS[name]} không hợp lệ. Chọn một trong: {allowed}.")
+        raise _err(
+            name,
+            f"{name}_invalid",
+            _("%(field)s không hợp lệ. Chọn một trong: %(allowed)s.")
+            % {"field": _label(name), "allowed": allowed},
+        )
     return value
 
 
@@ -142,10 +159,16 @@ def _clean_datetime(name: str, value: Any) -> dt.datetime | None:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise _err(
-                name, "datetime_invalid", f"{FIELD_LABELS[name]}: phải là thời điểm dạng ISO 8601."
+                name,
+                "datetime_invalid",
+                _("%(field)s: phải là thời điểm dạng ISO 8601.") % {"field": _label(name)},
             ) from None
     if not isinstance(value, dt.datetime):
-        raise _err(name, "datetime_invalid", f"{FIELD_LABELS[name]}: phải là thời điểm dạng ISO 8601.")
+        raise _err(
+            name,
+            "datetime_invalid",
+            _("%(field)s: phải là thời điểm dạng ISO 8601.") % {"field": _label(name)},
+        )
     if timezone.is_naive(value):
         value = timezone.make_aware(value)  # read in the deployment's time zone (Asia/Ho_Chi_Minh)
     return value
@@ -157,20 +180,24 @@ def _clean_extras(value: Any) -> list[dict[str, str]]:
     if isinstance(value, dict):
         value = [{"name": k, "value": v} for k, v in value.items()]
     if not isinstance(value, list):
-        raise _err("extras", "extras_invalid", "Thông tin chi tiết phải là danh sách cặp tên – giá trị.")
+        raise _err("extras", "extras_invalid", _("Thông tin chi tiết phải là danh sách cặp tên – giá trị."))
     if len(value) > MAX_EXTRAS:
-        raise _err("extras", "extras_too_many", f"Thông tin chi tiết: tối đa {MAX_EXTRAS} mục.")
+        raise _err(
+            "extras", "extras_too_many", _("Thông tin chi tiết: tối đa %(n)s mục.") % {"n": MAX_EXTRAS}
+        )
     out: list[dict[str, str]] = []
     for item in value:
         if not isinstance(item, dict):
-            raise _err("extras", "extras_invalid", "Mỗi mục thông tin chi tiết phải có tên và giá trị.")
+            raise _err("extras", "extras_invalid", _("Mỗi mục thông tin chi tiết phải có tên và giá trị."))
         name = " ".join(str(item.get("name", "")).split())
         val = str(item.get("value", "")).strip()
         if not name:
-            raise _err("extras", "extras_name_required", "Thông tin chi tiết: tên không được để trống.")
+            raise _err("extras", "extras_name_required", _("Thông tin chi tiết: tên không được để trống."))
         if len(name) > 100 or len(val) > 1000:
             raise _err(
-                "extras", "extras_too_long", "Thông tin chi tiết: tên tối đa 100, giá trị tối đa 1000 ký tự."
+                "extras",
+                "extras_too_long",
+                _("Thông tin chi tiết: tên tối đa 100, giá trị tối đa 1000 ký tự."),
             )
         out.append({"name": name, "value": val})
     return out
@@ -180,13 +207,15 @@ def check_receivers(origin: Unit, codes: Iterable[str]) -> list[Unit]:
     """Receiving units (communes, zones or the whole province) must lie in the originating unit's tree."""
     wanted = sorted({str(c).strip() for c in codes if str(c).strip()})
     if len(wanted) > MAX_RECEIVERS:
-        raise _err("receivers", "receivers_too_many", f"Tối đa {MAX_RECEIVERS} địa bàn nhận.")
+        raise _err("receivers", "receivers_too_many", _("Tối đa %(n)s địa bàn nhận.") % {"n": MAX_RECEIVERS})
     units = list(Unit.objects.filter(code__in=wanted, is_active=True))
     found = {u.code for u in units}
     missing = [c for c in wanted if c not in found]
     if missing:
         raise _err(
-            "receivers", "receiver_unknown", f"Không tìm thấy địa bàn nhận: {', '.join(missing[:10])}."
+            "receivers",
+            "receiver_unknown",
+            _("Không tìm thấy địa bàn nhận: %(codes)s.") % {"codes": ", ".join(missing[:10])},
         )
     outside = [u for u in units if not u.is_within(origin)]
     if outside:
@@ -194,7 +223,8 @@ def check_receivers(origin: Unit, codes: Iterable[str]) -> list[Unit]:
         raise _err(
             "receivers",
             "receiver_out_of_scope",
-            f"Địa bàn nhận phải thuộc {origin.name}: {names} nằm ngoài phạm vi.",
+            _("Địa bàn nhận phải thuộc %(origin)s: %(names)s nằm ngoài phạm vi.")
+            % {"origin": origin.name, "names": names},
         )
     return units
 
@@ -211,7 +241,9 @@ def check_bulletin_data(
     unknown = set(data) - set(FIELD_LABELS)
     if unknown:
         raise _err(
-            sorted(unknown)[0], "field_unknown", f"Trường không được hỗ trợ: {', '.join(sorted(unknown))}."
+            sorted(unknown)[0],
+            "field_unknown",
+            _("Trường không được hỗ trợ: %(names)s.") % {"names": ", ".join(sorted(unknown))},
         )
     clean: dict[str, Any] = {}
     for name, value in data.items():
@@ -229,9 +261,9 @@ def check_bulletin_data(
             clean[name] = _clean_datetime(name, value)
         elif name == "duration_s":
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise _err(name, "duration_invalid", "Thời lượng phải là số giây, không âm.")
+                raise _err(name, "duration_invalid", _("Thời lượng phải là số giây, không âm."))
             if value is not None and value > 24 * 3600:
-                raise _err(name, "duration_invalid", "Thời lượng không được quá 24 giờ.")
+                raise _err(name, "duration_invalid", _("Thời lượng không được quá 24 giờ."))
             clean[name] = value
         elif name == "is_relay":
             clean[name] = bool(value)
@@ -241,12 +273,12 @@ def check_bulletin_data(
             clean[name] = _check_asset(value, actor=actor, token=token) if value is not None else None
     if not partial or "title" in clean:
         if not clean.get("title"):
-            raise _err("title", "title_required", "Tiêu đề không được để trống.")
+            raise _err("title", "title_required", _("Tiêu đề không được để trống."))
     if clean.get("author_email"):
         try:
             validate_email(clean["author_email"])
         except DjangoValidationError:
-            raise _err("author_email", "author_email_invalid", "E-mail tác giả không hợp lệ.") from None
+            raise _err("author_email", "author_email_invalid", _("E-mail tác giả không hợp lệ.")) from None
     if "produced_at" in clean and clean["produced_at"] is None:
         if partial:
             del clean["produced_at"]
@@ -254,7 +286,7 @@ def check_bulletin_data(
     if "receivers" in data:
         codes = data["receivers"] or []
         if isinstance(codes, str) or not isinstance(codes, list | tuple | set):
-            raise _err("receivers", "receivers_invalid", "Địa bàn nhận phải là danh sách mã đơn vị.")
+            raise _err("receivers", "receivers_invalid", _("Địa bàn nhận phải là danh sách mã đơn vị."))
         receivers = check_receivers(origin, codes)
         clean.pop("receivers", None)
     return clean, receivers
@@ -265,10 +297,10 @@ def _check_consistency(b: Bulletin) -> None:
         raise _err(
             "valid_until",
             "validity_window_invalid",
-            "Thời điểm hết hiệu lực phải sau thời điểm bắt đầu hiệu lực.",
+            _("Thời điểm hết hiệu lực phải sau thời điểm bắt đầu hiệu lực."),
         )
     if (b.is_relay or b.content_type == ContentType.RELAY) and not b.relay_source:
-        raise _err("relay_source", "relay_source_required", "Bản tin tiếp âm phải có nguồn tiếp âm.")
+        raise _err("relay_source", "relay_source_required", _("Bản tin tiếp âm phải có nguồn tiếp âm."))
 
 
 def _check_asset(
@@ -285,7 +317,7 @@ def _check_asset(
     from loa.media.models import MediaAsset
 
     if not isinstance(asset_id, int) or isinstance(asset_id, bool) or asset_id <= 0:
-        raise _err(field, "asset_invalid", "Mã tệp không hợp lệ.")
+        raise _err(field, "asset_invalid", _("Mã tệp không hợp lệ."))
     asset = MediaAsset.objects.select_related("unit").filter(pk=asset_id).first()
     if asset is not None and actor is not None:
         try:
@@ -293,10 +325,12 @@ def _check_asset(
         except (MediaAssetNotFound, AccessDenied):
             asset = None
     if asset is None:
-        raise _err(field, "asset_not_found", "Không tìm thấy tệp đã chọn trong thư viện.")
+        raise _err(field, "asset_not_found", _("Không tìm thấy tệp đã chọn trong thư viện."))
     if kind and asset.kind != kind:
         raise _err(
-            field, "asset_kind_invalid", f"Tệp đã chọn không phải là {asset.Kind(kind).label.lower()}."
+            field,
+            "asset_kind_invalid",
+            _("Tệp đã chọn không phải là %(kind)s.") % {"kind": str(asset.Kind(kind).label).lower()},
         )
     return int(asset_id)
 
@@ -305,13 +339,13 @@ def check_ready_for_review(b: Bulletin) -> None:
     """What a bulletin needs before anyone is asked to approve or publish it."""
     _check_consistency(b)
     if not b.receivers.exists():
-        raise _err("receivers", "receivers_required", "Chọn ít nhất một địa bàn nhận.")
+        raise _err("receivers", "receivers_required", _("Chọn ít nhất một địa bàn nhận."))
     if b.content_type == ContentType.TEXT and not (b.body or b.summary):
-        raise _err("body", "body_required", "Bản tin văn bản cần có nội dung.")
+        raise _err("body", "body_required", _("Bản tin văn bản cần có nội dung."))
     if b.content_type == ContentType.AUDIO and not b.audio_asset_id:
-        raise _err("audio_asset_id", "audio_required", "Bản tin âm thanh cần có tệp âm thanh.")
+        raise _err("audio_asset_id", "audio_required", _("Bản tin âm thanh cần có tệp âm thanh."))
     if b.valid_until and b.valid_until <= timezone.now():
-        raise _err("valid_until", "validity_over", "Bản tin đã quá thời hạn hiệu lực.")
+        raise _err("valid_until", "validity_over", _("Bản tin đã quá thời hạn hiệu lực."))
 
 
 # ---- versions ------------------------------------------------------------------------------------------
@@ -419,9 +453,9 @@ def policy_steps(unit: Unit) -> list[dict[str, str]]:
 
 def check_policy_steps(steps: Any) -> list[dict[str, str]]:
     if not isinstance(steps, list) or not steps:
-        raise _err("steps", "steps_required", "Quy trình duyệt cần ít nhất một bước.")
+        raise _err("steps", "steps_required", _("Quy trình duyệt cần ít nhất một bước."))
     if len(steps) > MAX_STEPS:
-        raise _err("steps", "steps_too_many", f"Quy trình duyệt có tối đa {MAX_STEPS} bước.")
+        raise _err("steps", "steps_too_many", _("Quy trình duyệt có tối đa %(n)s bước.") % {"n": MAX_STEPS})
     out: list[dict[str, str]] = []
     for i, step in enumerate(steps, start=1):
         role = step.get("role") if isinstance(step, dict) else None
@@ -429,13 +463,16 @@ def check_policy_steps(steps: Any) -> list[dict[str, str]]:
             raise _err(
                 "steps",
                 "step_role_invalid",
-                f"Bước {i}: vai trò phải là “editor” (Ban biên tập) hoặc “approver” (Người duyệt).",
+                _("Bước %(n)s: vai trò phải là “editor” (Ban biên tập) hoặc “approver” (Người duyệt).")
+                % {"n": i},
             )
         label = " ".join(str(step.get("label") or STEP_ROLES[role][1]).split())[:200]
         out.append({"role": str(role), "label": label})
     if out[-1]["role"] != Role.APPROVER:
         raise _err(
-            "steps", "last_step_not_approver", "Bước cuối của quy trình duyệt phải do Người duyệt thực hiện."
+            "steps",
+            "last_step_not_approver",
+            _("Bước cuối của quy trình duyệt phải do Người duyệt thực hiện."),
         )
     return out
 
@@ -496,25 +533,39 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
-        Transition("submit", frozenset({State.DRAFT}), State.SUBMITTED, "bulletin.edit", "Gửi duyệt"),
-        Transition("withdraw", frozenset({State.SUBMITTED}), State.DRAFT, "bulletin.edit", "Rút lại để sửa"),
+        Transition(
+            "submit", frozenset({State.DRAFT}), State.SUBMITTED, "bulletin.edit", gettext_noop("Gửi duyệt")
+        ),
+        Transition(
+            "withdraw",
+            frozenset({State.SUBMITTED}),
+            State.DRAFT,
+            "bulletin.edit",
+            gettext_noop("Rút lại để sửa"),
+        ),
         # approve: the target is SUBMITTED until the last step of the policy, then APPROVED
-        Transition("approve", frozenset({State.SUBMITTED}), State.APPROVED, "step", "Duyệt"),
-        Transition("reject", frozenset({State.SUBMITTED}), State.DRAFT, "step", "Trả lại"),
-        Transition("publish", frozenset({State.APPROVED}), State.PUBLISHED, "bulletin.publish", "Phát hành"),
+        Transition("approve", frozenset({State.SUBMITTED}), State.APPROVED, "step", gettext_noop("Duyệt")),
+        Transition("reject", frozenset({State.SUBMITTED}), State.DRAFT, "step", gettext_noop("Trả lại")),
+        Transition(
+            "publish",
+            frozenset({State.APPROVED}),
+            State.PUBLISHED,
+            "bulletin.publish",
+            gettext_noop("Phát hành"),
+        ),
         Transition(
             "cancel",
             frozenset({State.DRAFT, State.SUBMITTED, State.APPROVED, State.PUBLISHED}),
             State.CANCELLED,
             "bulletin.edit",
-            "Hủy bản tin",
+            gettext_noop("Hủy bản tin"),
         ),
         Transition(
             "return_to_review",
             frozenset({State.SUBMITTED, State.APPROVED}),
             State.SUBMITTED,
             None,
-            "Trở lại chờ duyệt sau khi sửa",
+            gettext_noop("Trở lại chờ duyệt sau khi sửa"),
             public=False,
         ),
         Transition(
@@ -522,7 +573,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({State.SUBMITTED, State.APPROVED, State.PUBLISHED}),
             State.EXPIRED,
             None,
-            "Hết hiệu lực",
+            gettext_noop("Hết hiệu lực"),
             public=False,
         ),
     ]
@@ -536,11 +587,12 @@ def check_transition(
     """Raise unless ``actor`` may apply transition ``name`` to ``b`` now."""
     t = TRANSITIONS.get(name)
     if t is None:
-        raise BulletinError("transition_unknown", f"Không có thao tác “{name}”.", 400)
+        raise BulletinError("transition_unknown", _("Không có thao tác “%(name)s”.") % {"name": name}, 400)
     if b.state not in t.sources:
         raise BulletinError(
             "transition_not_allowed",
-            f"Không thể “{t.label.lower()}” khi bản tin đang ở trạng thái “{b.get_state_display()}”.",
+            _("Không thể “%(action)s” khi bản tin đang ở trạng thái “%(state)s”.")
+            % {"action": _(t.label).lower(), "state": b.get_state_display()},
             409,
         )
     if t.action is None:
@@ -549,7 +601,7 @@ def check_transition(
     if t.action == "step":
         _check_step_actor(b, actor, token)
         if name == "reject" and not note.strip():
-            raise _err("note", "note_required", "Hãy ghi lý do trả lại để người soạn biết cần sửa gì.")
+            raise _err("note", "note_required", _("Hãy ghi lý do trả lại để người soạn biết cần sửa gì."))
     else:
         action = "bulletin.publish" if name == "cancel" and b.state == State.PUBLISHED else t.action
         access_unit(actor, unit, action, token)
@@ -561,24 +613,29 @@ def check_transition(
 def _check_step_actor(b: Bulletin, actor: Any, token: ApiToken | None) -> None:
     step = current_step(b)
     if step is None:  # pragma: no cover - a submitted bulletin always has a step left
-        raise BulletinError("no_step_left", "Bản tin đã đủ các bước duyệt.", 409)
+        raise BulletinError("no_step_left", _("Bản tin đã đủ các bước duyệt."), 409)
     number, definition = step
     action = STEP_ROLES[definition["role"]][0]
     access_unit(actor, b.origin_unit, action, token)
     if not holds_role(actor, b.origin_unit, definition["role"]):
         raise AccessDenied(
-            f"Bước {number} (“{definition['label']}”) cần vai trò "
-            f"{Role(definition['role']).label} trên {b.origin_unit.name}."
+            _("Bước %(n)s (“%(label)s”) cần vai trò %(role)s trên %(unit)s.")
+            % {
+                "n": number,
+                "label": definition["label"],
+                "role": Role(definition["role"]).label,
+                "unit": b.origin_unit.name,
+            }
         )
     if actor.pk in (b.created_by_id, b.updated_by_id):
         raise BulletinError(
             "approver_is_author",
-            "Người duyệt phải là người khác với người soạn và người sửa bản tin lần cuối.",
+            _("Người duyệt phải là người khác với người soạn và người sửa bản tin lần cuối."),
             403,
         )
     if any(a.user_id == actor.pk for a in active_approvals(b)):
         raise BulletinError(
-            "approver_repeated", "Bạn đã duyệt một bước của bản tin này; mỗi người duyệt một bước.", 403
+            "approver_repeated", _("Bạn đã duyệt một bước của bản tin này; mỗi người duyệt một bước."), 403
         )
 
 
@@ -801,7 +858,9 @@ def do_create_bulletin(
 ) -> Bulletin:
     access_unit(actor, origin, "bulletin.edit", token)
     if origin.level == Level.ZONE:
-        raise _err("origin_unit", "origin_is_zone", "Bản tin được tạo ở cấp tỉnh hoặc xã, không ở cấp thôn.")
+        raise _err(
+            "origin_unit", "origin_is_zone", _("Bản tin được tạo ở cấp tỉnh hoặc xã, không ở cấp thôn.")
+        )
     clean, receivers = check_bulletin_data(data, origin, actor=actor, token=token)
     clean.setdefault("produced_at", None)
     if clean["produced_at"] is None:
@@ -850,7 +909,8 @@ def do_update_bulletin(
         if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
             raise BulletinError(
                 "bulletin_not_editable",
-                f"Bản tin “{b.get_state_display()}” không sửa được nữa; hãy tạo bản tin thay thế.",
+                _("Bản tin “%(state)s” không sửa được nữa; hãy tạo bản tin thay thế.")
+                % {"state": b.get_state_display()},
                 409,
             )
         before = snapshot(b)
@@ -893,12 +953,12 @@ def do_add_comment(
 ) -> Comment:
     unit = b.origin_unit
     if not any(can(actor, unit, a, token) for a in ("bulletin.edit", "bulletin.review", "bulletin.approve")):
-        raise AccessDenied("Chỉ người soạn, thẩm định hoặc duyệt bản tin mới được bình luận.")
+        raise AccessDenied(_("Chỉ người soạn, thẩm định hoặc duyệt bản tin mới được bình luận."))
     text = _CONTROL_RE.sub("", text or "").strip()
     if not text:
-        raise _err("text", "comment_required", "Bình luận không được để trống.")
+        raise _err("text", "comment_required", _("Bình luận không được để trống."))
     if len(text) > 4000:
-        raise _err("text", "comment_too_long", "Bình luận dài quá 4000 ký tự.")
+        raise _err("text", "comment_too_long", _("Bình luận dài quá 4000 ký tự."))
     with transaction.atomic():
         comment = Comment.objects.create(bulletin=b, author=actor, text=text)
         record(
@@ -926,13 +986,15 @@ def do_attach(
     access_unit(actor, b.origin_unit, "bulletin.edit", token)
     if kind not in Attachment.Kind.values:
         raise _err(
-            "kind", "attachment_kind_invalid", "Loại tệp đính kèm phải là audio, image, video hoặc document."
+            "kind",
+            "attachment_kind_invalid",
+            _("Loại tệp đính kèm phải là audio, image, video hoặc document."),
         )
     if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
-        raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+        raise BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
     asset_id = _check_asset(asset_id, "asset_id", kind, actor=actor, token=token)
     if b.attachments.filter(asset_id=asset_id).exists():
-        raise BulletinError("attachment_duplicate", "Tệp này đã được đính kèm vào bản tin.", 409)
+        raise BulletinError("attachment_duplicate", _("Tệp này đã được đính kèm vào bản tin."), 409)
     with transaction.atomic():
         att = Attachment.objects.create(
             bulletin=b, kind=kind, asset_id=asset_id, title=" ".join(title.split())[:300], added_by=actor
@@ -960,7 +1022,7 @@ def do_detach(
     b = attachment.bulletin
     access_unit(actor, b.origin_unit, "bulletin.edit", token)
     if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
-        raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+        raise BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
     with transaction.atomic():
         data = {"kind": attachment.kind, "asset": attachment.asset_id, "title": attachment.title}
         attachment.delete()
@@ -991,7 +1053,7 @@ def do_upload_attachment(
     access_unit(actor, b.origin_unit, "bulletin.edit", token)
     access_unit(actor, b.origin_unit, "media.upload", token)
     if b.state not in (State.DRAFT, State.SUBMITTED, State.APPROVED):
-        raise BulletinError("bulletin_not_editable", "Bản tin này không sửa được nữa.", 409)
+        raise BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
     try:
         asset = do_ingest_attachment(
             path, unit=b.origin_unit, actor=actor, original_name=original_name, request=request
@@ -1032,7 +1094,7 @@ def do_make_audio(
     access_unit(actor, bulletin.origin_unit, "bulletin.edit", token)
     text = bulletin.read_as or "\n".join(p for p in (bulletin.title, bulletin.body or bulletin.summary) if p)
     if not text.strip():
-        raise _err("body", "body_required", "Bản tin chưa có nội dung để đọc thành âm thanh.")
+        raise _err("body", "body_required", _("Bản tin chưa có nội dung để đọc thành âm thanh."))
     # The TTS service normalizes and synthesizes through the media pipeline (loudness, mono MP3); the clip is
     # then filed in the unit's media library so the bulletin points at an ordinary audio asset.
     from loa.media.audio import MediaRejected
@@ -1069,7 +1131,7 @@ def do_copy_as_replacement(
     """A new draft that will supersede ``old`` when it is published."""
     if old.state not in (State.PUBLISHED, State.APPROVED, State.SUBMITTED):
         raise BulletinError(
-            "not_replaceable", "Chỉ thay thế được bản tin đã gửi duyệt hoặc đã phát hành.", 409
+            "not_replaceable", _("Chỉ thay thế được bản tin đã gửi duyệt hoặc đã phát hành."), 409
         )
     data = {k: v for k, v in snapshot(old).items() if k not in ("produced_at",)}
     return do_create_bulletin(old.origin_unit, data, actor=actor, token=token, request=request, replaces=old)
@@ -1085,15 +1147,19 @@ def access_feed_item(user: Any, item_id: int, action: str, token: ApiToken | Non
         .first()
     )
     if item is None or not can(user, item.unit, "bulletin.view", token):
-        raise BulletinError("feed_item_not_found", "Không tìm thấy bản tin trong hộp thư của bạn.", 404)
+        raise BulletinError("feed_item_not_found", _("Không tìm thấy bản tin trong hộp thư của bạn."), 404)
     access_unit(user, item.unit, action, token)
     return item
 
 
 FEED_TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     # name → (states it applies to, target state, label)
-    "take": (frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED}), FeedItem.State.TAKEN, "Nhận bản tin"),
-    "decline": (frozenset({FeedItem.State.NEW}), FeedItem.State.DECLINED, "Từ chối bản tin"),
+    "take": (
+        frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED}),
+        FeedItem.State.TAKEN,
+        gettext_noop("Nhận bản tin"),
+    ),
+    "decline": (frozenset({FeedItem.State.NEW}), FeedItem.State.DECLINED, gettext_noop("Từ chối bản tin")),
 }
 
 
@@ -1108,7 +1174,7 @@ def do_feed_transition(
 ) -> FeedItem:
     """Take or decline a bulletin in the inbox (a commune: from the province; the province: a shared one)."""
     if name not in FEED_TRANSITIONS:
-        raise BulletinError("transition_unknown", f"Không có thao tác “{name}”.", 400)
+        raise BulletinError("transition_unknown", _("Không có thao tác “%(name)s”.") % {"name": name}, 400)
     sources, target, label = FEED_TRANSITIONS[name]
     action = "bulletin.take" if item.direction == FeedItem.Direction.DOWN else "bulletin.edit"
     access_unit(actor, item.unit, action, token)
@@ -1117,11 +1183,12 @@ def do_feed_transition(
         if locked.state not in sources:
             if locked.state in (FeedItem.State.QUEUED, FeedItem.State.HANDED_OFF) and name == "decline":
                 raise BulletinError(
-                    "feed_decline_not_allowed", "Bản tin ưu tiên hoặc khẩn cấp không thể từ chối.", 409
+                    "feed_decline_not_allowed", _("Bản tin ưu tiên hoặc khẩn cấp không thể từ chối."), 409
                 )
             raise BulletinError(
                 "feed_transition_not_allowed",
-                f"Không thể “{label.lower()}” khi bản tin đang ở trạng thái “{locked.get_state_display()}”.",
+                _("Không thể “%(action)s” khi bản tin đang ở trạng thái “%(state)s”.")
+                % {"action": _(label).lower(), "state": locked.get_state_display()},
                 409,
             )
         before = locked.state
@@ -1155,9 +1222,9 @@ def do_share_up(
     access_unit(actor, b.origin_unit, "bulletin.edit", token)
     province = b.origin_unit.parent
     if b.origin_unit.level != Level.COMMUNE or province is None:
-        raise BulletinError("share_not_commune", "Chỉ bản tin của xã mới chia sẻ lên tỉnh được.", 400)
+        raise BulletinError("share_not_commune", _("Chỉ bản tin của xã mới chia sẻ lên tỉnh được."), 400)
     if b.state not in (State.APPROVED, State.PUBLISHED):
-        raise BulletinError("share_not_ready", "Chỉ chia sẻ được bản tin đã duyệt hoặc đã phát hành.", 409)
+        raise BulletinError("share_not_ready", _("Chỉ chia sẻ được bản tin đã duyệt hoặc đã phát hành."), 409)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -1170,7 +1237,7 @@ def do_share_up(
                     note=_CONTROL_RE.sub("", note or "").strip()[:500],
                 )
         except IntegrityError:
-            raise BulletinError("already_shared", "Bản tin này đã được đề xuất lên tỉnh.", 409) from None
+            raise BulletinError("already_shared", _("Bản tin này đã được đề xuất lên tỉnh."), 409) from None
         record(
             "bulletin.shared_up",
             actor=actor,
@@ -1188,7 +1255,7 @@ def do_republish(
 ) -> Bulletin:
     """The province takes a shared bulletin: a new provincial draft that remembers where it came from."""
     if item.direction != FeedItem.Direction.UP:
-        raise BulletinError("not_shared", "Chỉ đăng lại được bản tin do xã đề xuất.", 400)
+        raise BulletinError("not_shared", _("Chỉ đăng lại được bản tin do xã đề xuất."), 400)
     original = item.bulletin
     data = {k: v for k, v in snapshot(original).items() if k not in ("receivers", "produced_at")}
     with transaction.atomic():

@@ -340,7 +340,7 @@ def transition(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         services.do_transition(
             b, name, actor=request.user, note=request.POST.get("note", ""), request=request
         )
-        messages.success(request, _("Đã thực hiện: %(action)s.") % {"action": t.label})
+        messages.success(request, _("Đã thực hiện: %(action)s.") % {"action": _(t.label)})
     except services.BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
