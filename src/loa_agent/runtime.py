@@ -15,7 +15,7 @@ import logging
 import random
 import ssl
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,7 +75,13 @@ class AgentRuntime:
         rng: random.Random | None = None,
         hardware: Callable[[], dict[str, Any]] | None = None,
         on_reboot: Callable[[], None] | None = None,
+        on_command: Callable[[str, bytes], None] | None = None,
+        flush_gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_command`` is told of every command message once it is handled (the play started or refused);
+        ``flush_gate`` is awaited before acks and play logs are sent. The simulator uses both to let every agent of
+        its process start a group command before any of them spends CPU on publishing (real devices each have
+        their own CPU); a real agent needs neither."""
         self.credentials = credentials
         self.core = core
         self.fetcher = fetcher
@@ -84,6 +90,8 @@ class AgentRuntime:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.hardware = hardware or (lambda: {})
         self.on_reboot = on_reboot
+        self.on_command = on_command
+        self.flush_gate = flush_gate
         self.device_id = credentials.device_id
         self.client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
@@ -189,30 +197,37 @@ class AgentRuntime:
                 self.core.receive_manifest(payload, now)
                 self._prefetch_soon()
                 return
-            command = self.core.receive_command(topic, payload, now)
-            if command is None:
-                return
-            if command.action == "play":
-                params = command.play_params()
-                if params.kind == "stream" or params.sha256 is None:  # a relay is played, never downloaded
-                    self.core.execute(command, now)
-                    return
-                path = self.fetcher.cached_path(params.sha256)
-                if path is None:
-                    asyncio.create_task(self._fetch_then_play(command))  # noqa: RUF006 - finishes on its own
-                    return
-                self.core.execute(command, self.clock.now(), path)
-            elif command.action == "refresh_manifest":
-                self.core.execute(command, now)
-                asyncio.create_task(self.poll_manifest())  # noqa: RUF006
-            elif command.action == "reboot":
-                self.core.execute(command, now)
-                if self.on_reboot is not None:
-                    self.on_reboot()
-            else:
-                self.core.execute(command, now)
+            try:
+                self._command(topic, payload, now)
+            finally:
+                if self.on_command is not None:
+                    self.on_command(topic, payload)
         except Exception:  # a bad message must never stop the agent
             log.exception("%s: lỗi khi xử lý tin trên %s", self.device_id, topic)
+
+    def _command(self, topic: str, payload: bytes, now: dt.datetime) -> None:
+        command = self.core.receive_command(topic, payload, now)
+        if command is None:
+            return
+        if command.action == "play":
+            params = command.play_params()
+            if params.kind == "stream" or params.sha256 is None:  # a relay is played, never downloaded
+                self.core.execute(command, now)
+                return
+            path = self.fetcher.cached_path(params.sha256)
+            if path is None:
+                asyncio.create_task(self._fetch_then_play(command))  # noqa: RUF006 - finishes on its own
+                return
+            self.core.execute(command, self.clock.now(), path)
+        elif command.action == "refresh_manifest":
+            self.core.execute(command, now)
+            asyncio.create_task(self.poll_manifest())  # noqa: RUF006
+        elif command.action == "reboot":
+            self.core.execute(command, now)
+            if self.on_reboot is not None:
+                self.on_reboot()
+        else:
+            self.core.execute(command, now)
 
     async def _fetch_then_play(self, command: Any) -> None:
         params = command.play_params()
@@ -314,9 +329,11 @@ class AgentRuntime:
         client = self.client
         if client is None or not self.connected.is_set():
             return
+        if not force and not self.options.status_on_change:
+            return  # nothing to send: don't build a status (nor read the hardware) for nothing
         status = self.core.status(now, **self.hardware())
         key = (status.state, status.current_item)
-        if not force and (not self.options.status_on_change or key == self._last_status_key):
+        if not force and key == self._last_status_key:
             return
         self._last_status_key = key
         with contextlib.suppress(aiomqtt.MqttError):
@@ -329,6 +346,8 @@ class AgentRuntime:
             await self._flush.wait()
             if self.options.flush_delay_s:
                 await asyncio.sleep(self.options.flush_delay_s)
+            if self.flush_gate is not None:
+                await self.flush_gate()
             self._flush.clear()
             self.acks_out.extend(self.core.take_acks())
             await self.connected.wait()

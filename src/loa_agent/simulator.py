@@ -10,12 +10,20 @@ The server's ``loa simulate --devices N`` enrols N devices into a unit, then han
 All agents share one asyncio loop in a background thread. Commands that reach many agents through one group
 publish are decoded and signature-checked once per payload (the replay guard stays per agent). A paho client in
 the same process competes with the agents for the GIL: publish from another process (as the gateway does).
+
+Real devices each have their own CPU; here thousands share one. So that the acks and play logs of the first agents
+to get a group command do not delay the start of the last ones, the agents hold their publishing while a group
+command is still reaching the other agents of the process (every subscribed agent has handled it, or at most
+``group_hold_s``); each agent's start instant is still taken when it starts, and each still verifies, decides by
+its own ladder and publishes its own ack and play logs. After the agents have connected, the objects of the
+simulation are moved out of the garbage collector's way (``gc.freeze``), so collections stay short.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import json
 import logging
 import random
@@ -34,6 +42,7 @@ from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogSto
 from loa_agent.runtime import AgentRuntime, RuntimeOptions
 from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, ProtocolError
 from loa_protocol.signing import ReplayGuard
+from loa_protocol.topics import group_unit_codes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,12 +72,23 @@ class Simulator:
     keep_history: bool = True
     firmware: str = "loa-sim 0.1"
     hardware: Callable[[str, random.Random], dict[str, Any]] | None = None
+    # the longest the agents hold their acks and play logs while a group command reaches the others (0 = never)
+    group_hold_s: float = 3.0
+    freeze_gc: bool = True
 
     def __post_init__(self) -> None:
         self.devices: dict[str, SimulatedDevice] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._run_tasks: list[asyncio.Future[None]] = []
+        # group command topic -> how many agents of this process subscribe to it
+        self._subscribers: dict[str, int] = {}
+        # a group payload still reaching the agents -> (how many have yet to handle it, the hold's time limit)
+        self._bursts: dict[bytes, tuple[int, asyncio.TimerHandle]] = {}
+        # recent payloads whose burst is over: a redelivery of one starts no new hold
+        self._burst_done: dict[bytes, None] = {}
+        self._quiet = asyncio.Event()  # no burst under way
+        self._quiet.set()
         signature_cache: dict[tuple[str, bytes], bool] = {}
         decode_cache: dict[bytes, Command | ProtocolError] = {}
         rng = random.Random(self.seed)  # noqa: S311 - simulation
@@ -98,8 +118,13 @@ class Simulator:
                 decode_cache=decode_cache,
             )
             hardware = self._hardware_for(creds.device_id, device_rng)
+            for topic in creds.subscriptions:
+                if group_unit_codes(topic) is not None:
+                    self._subscribers[topic] = self._subscribers.get(topic, 0) + 1
+            hold = self.group_hold_s > 0
             runtime = AgentRuntime(creds, core, fetcher, clock=self.clock, options=self.options, rng=device_rng,
-                                   hardware=hardware)  # fmt: skip
+                                   hardware=hardware, on_command=self._command_handled if hold else None,
+                                   flush_gate=self._flush_gate if hold else None)  # fmt: skip
             self.devices[creds.device_id] = SimulatedDevice(creds, core, runtime, player)
 
     def _hardware_for(self, device_id: str, rng: random.Random) -> Callable[[], dict[str, Any]]:
@@ -121,6 +146,37 @@ class Simulator:
             }
 
         return read
+
+    # --- group commands: every agent starts before any publishes ------------------------------------------
+
+    def _command_handled(self, topic: str, payload: bytes) -> None:
+        """Called (in the loop) when an agent has handled a command message."""
+        expected = self._subscribers.get(topic, 0)
+        if expected < 2 or payload in self._burst_done:
+            return
+        if payload not in self._bursts:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(self.group_hold_s, self._burst_over, payload)
+            self._bursts[payload] = (expected, timer)
+            self._quiet.clear()
+        remaining, timer = self._bursts[payload]
+        if remaining <= 1:
+            timer.cancel()
+            self._burst_over(payload)
+        else:
+            self._bursts[payload] = (remaining - 1, timer)
+
+    def _burst_over(self, payload: bytes) -> None:
+        if self._bursts.pop(payload, None) is None:
+            return
+        self._burst_done[payload] = None
+        while len(self._burst_done) > 64:
+            del self._burst_done[next(iter(self._burst_done))]
+        if not self._bursts:
+            self._quiet.set()
+
+    async def _flush_gate(self) -> None:
+        await self._quiet.wait()  # set by _burst_over, at the latest group_hold_s after a burst began
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -145,6 +201,9 @@ class Simulator:
         if wait_connected:
             self.wait_for(lambda: self.connected_count() == len(self.devices), wait_connected,
                           "không phải mọi thiết bị mô phỏng đều kết nối được")  # fmt: skip
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()  # thousands of long-lived agents: keep them out of every later collection
         return self
 
     async def _start_all(self) -> None:
