@@ -556,7 +556,15 @@ def do_send_command(
             data={"action": action, "params": params, "topic": topic, "seq": seq, "devices": len(devices)}
             | (audit_data or {}),
         )
+        # the gateway publishes at once instead of at its next outbox poll (the poll stays the safety net)
+        transaction.on_commit(_poke_gateway)
     return command
+
+
+def _poke_gateway() -> None:
+    from loa.gateway.service import poke_outbox
+
+    poke_outbox()
 
 
 def delivery_summary(command: Command) -> dict[str, int]:

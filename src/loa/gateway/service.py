@@ -9,11 +9,18 @@ whatever the gateway did not acknowledge when it died; ingest is idempotent, so 
 The same loop publishes the command outbox: pending commands, in sequence order per topic, QoS 1; a command is
 marked published (and its deliveries ``sent``) only after the broker's PUBACK. Unpublished commands are simply
 published again after a reconnect or a restart.
+
+The outbox is polled every ``outbox_interval``; a process that has just committed a command also pokes the gateway
+(:func:`poke_outbox`: a datagram on a Unix socket in ``DATA_DIR/run``) so it publishes at once instead of at the
+next poll. The poke is only a hint: a lost one costs at most one poll interval, never a command.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
 import queue
 import signal
 import socket
@@ -21,9 +28,11 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -54,6 +63,33 @@ class GatewayOptions:
     check_interval: float = 15.0
     state_interval: float = 5.0
     ca_file: str | None = None
+    poke: bool = True  # listen for poke_outbox() datagrams
+
+
+def _poke_dir() -> Path:
+    return Path(settings.DATA_DIR) / "run"
+
+
+def _poke_path(client_id: str) -> Path:
+    return _poke_dir() / f"gw-{hashlib.sha256(client_id.encode()).hexdigest()[:12]}.sock"
+
+
+def poke_outbox() -> None:
+    """Tell the gateways on this host that a command is waiting (best effort, never raises; call it after the
+    command's transaction committed)."""
+    if not hasattr(socket, "AF_UNIX"):
+        return
+    try:
+        paths = list(_poke_dir().glob("gw-*.sock"))
+    except OSError:
+        return
+    if not paths:
+        return
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for path in paths:
+            with contextlib.suppress(OSError):  # no gateway there any more, or its buffer is full
+                sock.sendto(b"outbox", str(path))
 
 
 @dataclass
@@ -69,7 +105,10 @@ class Gateway:
         self.options = options
         self.counters = Counters()
         self.ingestor = Ingestor(self.counters)
-        self._queue: queue.Queue[_Queued] = queue.Queue()
+        self._queue: queue.Queue[_Queued | None] = queue.Queue()  # None: poked, publish the outbox now
+        self._poked = threading.Event()
+        self._poke_socket: socket.socket | None = None
+        self._poke_file: Path | None = None
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._generation = 0
@@ -132,6 +171,53 @@ class Gateway:
     def start(self) -> None:
         self.client.connect_async(self.target.host, self.target.port, keepalive=30)
         self.client.loop_start()
+        if self.options.poke:
+            self._listen_for_pokes()
+
+    def _listen_for_pokes(self) -> None:
+        if not hasattr(socket, "AF_UNIX"):
+            return
+        path = _poke_path(self.options.client_id)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # left by a gateway of the same client id that died
+            sock.bind(str(path))
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            sock.close()
+            log.warning("gateway không nghe được tín hiệu có lệnh mới (%s); chỉ dò hộp thư đi định kỳ", exc)
+            return
+        sock.settimeout(1.0)
+        self._poke_socket, self._poke_file = sock, path
+        threading.Thread(
+            target=self._poke_loop, args=(sock, path), name="loa-gateway-poke", daemon=True
+        ).start()
+
+    def _poke_loop(self, sock: socket.socket, path: Path) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    sock.recv(64)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                if not self._poked.is_set():
+                    self._poked.set()
+                    self._queue.put(None)  # wakes _drain_once at once
+        finally:
+            self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        sock, path = self._poke_socket, self._poke_file
+        self._poke_socket = self._poke_file = None
+        if sock is not None:
+            sock.close()
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         return self._connected.wait(timeout)
@@ -147,7 +233,8 @@ class Gateway:
             while not self._stop.is_set():
                 self._drain_once()
                 now = time.monotonic()
-                if now >= next_outbox:
+                if now >= next_outbox or self._poked.is_set():
+                    self._poked.clear()
                     next_outbox = now + self.options.outbox_interval
                     self._guard(self.publish_outbox)
                     self._guard(self.publish_manifests)
@@ -158,6 +245,7 @@ class Gateway:
                     next_state = now + self.options.state_interval
                     self._guard(self._write_state)
         finally:
+            self._stop_listening()
             self._drain_once(final=True)
             self.client.disconnect()
             self.client.loop_stop()
@@ -183,6 +271,10 @@ class Gateway:
             try:
                 item = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
             except queue.Empty:
+                break
+            if item is None:  # poked: publish the outbox before ingesting more
+                if final:
+                    continue
                 break
             batch.append(item)
         if not batch:
