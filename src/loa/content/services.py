@@ -656,6 +656,22 @@ def available_transitions(b: Bulletin, actor: Any, token: ApiToken | None = None
     return out
 
 
+def _record_decision(b: Bulletin, decision: str, actor: Any, note: str) -> int:
+    """Record an approver's decision on the bulletin's current step; returns the step number."""
+    number, definition = current_step(b) or (0, {"role": "", "label": ""})
+    Approval.objects.create(
+        bulletin=b,
+        step=number,
+        step_label=definition["label"],
+        role=definition["role"],
+        decision=decision,
+        user=actor,
+        version=b.version,
+        note=note,
+    )
+    return number
+
+
 def do_transition(
     bulletin: Bulletin,
     name: str,
@@ -679,37 +695,15 @@ def do_transition(
             b.submitted_at = now
             fields.append("submitted_at")
         elif name == "approve":
-            number, definition = current_step(b) or (0, {"role": "", "label": ""})
-            Approval.objects.create(
-                bulletin=b,
-                step=number,
-                step_label=definition["label"],
-                role=definition["role"],
-                decision=Approval.Decision.APPROVED,
-                user=actor,
-                version=b.version,
-                note=note,
-            )
-            data["step"] = number
+            data["step"] = _record_decision(b, Approval.Decision.APPROVED, actor, note)
             if current_step(b) is not None:
                 target = State.SUBMITTED
             else:
                 b.approved_at = now
                 fields.append("approved_at")
         elif name == "reject":
-            number, definition = current_step(b) or (0, {"role": "", "label": ""})
-            Approval.objects.create(
-                bulletin=b,
-                step=number,
-                step_label=definition["label"],
-                role=definition["role"],
-                decision=Approval.Decision.REJECTED,
-                user=actor,
-                version=b.version,
-                note=note,
-            )
+            data["step"] = _record_decision(b, Approval.Decision.REJECTED, actor, note)
             _clear_approvals(b, now)
-            data["step"] = number
         elif name in ("withdraw", "return_to_review"):
             _clear_approvals(b, now)
             b.approved_at = None
