@@ -569,6 +569,15 @@ class ProofRow(Schema):
     played_s: float
 
 
+def check_proof_range(since: dt.datetime, until: dt.datetime) -> None:
+    if until <= since or until - since > dt.timedelta(days=31):
+        raise ApiError(
+            422,
+            "range_invalid",
+            "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày.",
+        )
+
+
 @router.get(
     "/proof/{code}", response={200: list[ProofRow], **ERROR_RESPONSES}, summary="Kế hoạch và thực tế phát"
 )
@@ -576,17 +585,7 @@ def get_proof(
     request: HttpRequest, code: str, since: ApiDateTime, until: ApiDateTime, schedule: int | None = None
 ) -> Any:
     unit = access_unit_code(request.user, code, "schedule.view", token_of(request))
-    if (
-        since.tzinfo is None
-        or until.tzinfo is None
-        or until <= since
-        or until - since > dt.timedelta(days=31)
-    ):
-        raise ApiError(
-            422,
-            "range_invalid",
-            "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày.",
-        )
+    check_proof_range(since, until)
     return [r.as_dict() for r in proof.report(unit, since, until, schedule_id=schedule)]
 
 
@@ -602,17 +601,7 @@ def get_proof_csv(
     request: HttpRequest, code: str, since: ApiDateTime, until: ApiDateTime, schedule: int | None = None
 ) -> HttpResponse:
     unit = access_unit_code(request.user, code, "schedule.view", token_of(request))
-    if (
-        since.tzinfo is None
-        or until.tzinfo is None
-        or until <= since
-        or until - since > dt.timedelta(days=31)
-    ):
-        raise ApiError(
-            422,
-            "range_invalid",
-            "Khoảng thời gian không hợp lệ: since phải trước until và dài tối đa 31 ngày.",
-        )
+    check_proof_range(since, until)
     response = HttpResponse(
         proof.to_csv(proof.report(unit, since, until, schedule_id=schedule)),
         content_type="text/csv; charset=utf-8",
