@@ -30,6 +30,7 @@ setup: $(VENV)/.installed $(VENDOR)
 	$(BIN)/loa units import
 
 demo: setup
+	@scripts/check_system.sh demo
 	$(BIN)/loa demo
 
 lint: $(VENV)/.installed
@@ -38,6 +39,7 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed $(VENDOR)
+	@scripts/check_system.sh test
 	LOA_DATA_DIR=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest
