@@ -16,14 +16,12 @@ from loa.accounts.access import AccessDenied, access_system, access_unit, access
 from loa.accounts.models import ApiToken, RoleAssignment, User
 from loa.accounts.roles import ACTIONS, Role
 from loa.audit.log import record
+from loa.errors import Refusal
 from loa.units.models import Unit
 
 
-class AccountError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class AccountError(Refusal):
+    """A refused change to users, roles or API tokens."""
 
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,62}$")

@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from loa.accounts.access import AccessDenied, UnitNotFound
+from loa.errors import Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,11 @@ def _error(
 
 def install(api: NinjaAPI) -> None:
     """Register the error handlers on ``api``."""
+
+    @api.exception_handler(Refusal)
+    def _refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
+        # A domain refusal no endpoint translated itself: still a 4xx in the one format, never a 500.
+        return _error(api, request, exc.status, exc.code, exc.message, getattr(exc, "details", None))
 
     @api.exception_handler(ApiError)
     def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:

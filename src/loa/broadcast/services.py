@@ -33,6 +33,7 @@ from loa.broadcast.recurrence import (
     session_seconds,
     session_starts,
 )
+from loa.errors import Refusal
 from loa.units.models import Level, Unit
 
 CHECK_DAYS = 35  # how far ahead a schedule is checked against the guardrails
@@ -40,14 +41,13 @@ MIN_OVERRIDE_REASON = 10
 MAX_ITEMS = 50
 
 
-class BroadcastError(Exception):
+class BroadcastError(Refusal):
+    """A refused broadcast action; ``details`` lists every broken guardrail."""
+
     def __init__(
         self, code: str, message: str, status: int = 400, details: list[dict[str, Any]] | None = None
     ):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        super().__init__(code, message, status)
         self.details = details or []
 
 

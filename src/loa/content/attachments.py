@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from loa.audit.log import record
+from loa.errors import Refusal
 from loa.media.models import MediaAsset
 from loa.units.models import Unit
 
@@ -30,11 +31,8 @@ from loa.units.models import Unit
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
-class AttachmentRejected(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class AttachmentRejected(Refusal):
+    """A file refused as a bulletin attachment."""
 
 
 @dataclass(frozen=True)

@@ -43,17 +43,15 @@ from loa.content.models import (
     Priority,
     State,
 )
+from loa.errors import Refusal
 from loa.units.models import Level, Unit
 
 
-class BulletinError(Exception):
-    """A refused request: a machine-readable ``code``, a Vietnamese ``message`` and an HTTP-like status."""
+class BulletinError(Refusal):
+    """A refused request on a bulletin; ``field`` names the form field it is about, if any."""
 
     def __init__(self, code: str, message: str, status: int = 400, field: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        super().__init__(code, message, status)
         self.field = field
 
 

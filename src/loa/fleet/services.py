@@ -19,6 +19,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from loa.audit.log import record
+from loa.errors import Refusal
 from loa.fleet import broker, conf, keys
 from loa.fleet.models import Command, CommandDelivery, Device, DeviceKind, EnrolmentCode, TopicSequence
 from loa.units.models import Level, Unit
@@ -27,12 +28,8 @@ from loa_protocol.messages import PARAMS_BY_ACTION, EnrolRequest, EnrolResponse
 from loa_protocol.signing import sign_command
 
 
-class FleetError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class FleetError(Refusal):
+    """A refused fleet action (enrolment, device, command)."""
 
 
 # ---- enrolment codes -----------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from loa.errors import Refusal
+
 # ---- settings ------------------------------------------------------------------------------------------
 
 DEFAULTS: dict[str, Any] = {
@@ -78,16 +80,8 @@ def default_store_root() -> Path:
 ACCEPTED_HINT = "Hãy chọn tệp MP3, WAV, M4A, OGG hoặc bản ghi âm từ trình duyệt (WebM/OGG)."
 
 
-class MediaRejected(Exception):
+class MediaRejected(Refusal):
     """An input the pipeline refuses. ``code`` is for machines, ``message`` (Vietnamese) for the operator."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def _timeout() -> MediaRejected:

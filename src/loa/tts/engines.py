@@ -25,17 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from loa.errors import Refusal
 
-class TtsError(Exception):
+
+class TtsError(Refusal):
     """A synthesis that cannot be done. ``code`` is for machines, ``message`` (Vietnamese) for the operator."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from loa.audit.log import record
+from loa.errors import Refusal
 from loa.units.models import KINDS_BY_LEVEL, Kind, Level, Unit, UnitSetting
 
 
-class UnitError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class UnitError(Refusal):
+    """A refused change to units or their settings."""
 
 
 ZONE_KINDS = tuple(str(k) for k in KINDS_BY_LEVEL[Level.ZONE])
