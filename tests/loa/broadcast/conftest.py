@@ -12,6 +12,7 @@ from loa.broadcast.models import ItemKind, Programme, ProgrammeItem
 from loa.fleet.models import Device
 from loa.units.models import Unit
 from loa_protocol.topics import new_device_id
+from tests.loa.fleet.brokers import mosquitto, mqtt_dir  # type: ignore[import-not-found]  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture
@@ -49,28 +50,6 @@ def make_programme(db: Any) -> Callable[..., Programme]:
         return programme
 
     return make
-
-
-@pytest.fixture
-def mqtt_dir(tmp_path: Any, settings: Any) -> Any:
-    directory = tmp_path / "mqtt"
-    directory.mkdir()
-    settings.LOA_MQTT_DIR = str(directory)
-    return directory
-
-
-@pytest.fixture
-def mosquitto(mqtt_dir: Any, settings: Any) -> Any:
-    """A real Mosquitto with Loa's generated password and ACL files, on a free loopback port."""
-    from loa.fleet import broker
-
-    if broker.mosquitto_binary() is None:
-        pytest.skip("cần Mosquitto (apt-get install mosquitto)")
-    embedded = broker.EmbeddedBroker(mqtt_dir)
-    settings.LOA_MQTT_URL = embedded.url
-    embedded.start()
-    yield embedded
-    embedded.stop()
 
 
 def totp_now(user: Any) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
+import paho.mqtt.client as paho
 import pytest
 
 from loa.fleet import broker
@@ -79,8 +79,8 @@ def clear_retained(url: str, device_ids: list[str]) -> None:
     if not device_ids:
         return
     target = broker.parse_mqtt_url(url)
-    c = mqtt.Client(
-        callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id("loa-test-cleanup")
+    c = paho.Client(
+        callback_api_version=paho.CallbackAPIVersion.VERSION2, client_id=client_id("loa-test-cleanup")
     )
     with contextlib.suppress(OSError):
         c.connect(target.host, target.port, keepalive=10)
@@ -107,3 +107,26 @@ def shared_or_own_broker(mqtt_dir: Path, settings: Any, tree: dict[str, Unit]) -
     from loa.fleet.models import Device
 
     clear_retained(url, list(Device.objects.values_list("device_id", flat=True)))
+
+
+# ---- fixtures, imported by the conftests of fleet, gateway and broadcast -----------------------------------
+
+
+@pytest.fixture
+def mqtt_dir(tmp_path: Path, settings: Any) -> Path:
+    directory = tmp_path / "mqtt"
+    directory.mkdir()
+    settings.LOA_MQTT_DIR = str(directory)
+    return directory
+
+
+@pytest.fixture
+def mosquitto(mqtt_dir: Path, settings: Any) -> Iterator[broker.EmbeddedBroker]:
+    """Always our own Mosquitto with Loa's password and ACL files (isolation, credentials, restarts)."""
+    yield from own_broker(mqtt_dir, settings)
+
+
+@pytest.fixture
+def mqtt(mqtt_dir: Path, settings: Any, tree: dict, transactional_db: None) -> Iterator[MqttBroker]:
+    """``LOA_MQTT_URL``'s broker when set, else our own; the tree gets a province code of its own."""
+    yield from shared_or_own_broker(mqtt_dir, settings, tree)
