@@ -36,7 +36,8 @@ def test_acl_lists_only_own_and_ancestor_topics(tree: dict, db: None, mqtt_dir: 
     block = text.split(f"user {creds.device_id}\n")[1].split("\n\n")[0].splitlines()
     assert block == [
         f"topic write loa/v1/d/{creds.device_id}/#",
-        f"topic read loa/v1/dev/{creds.device_id}/#",
+        f"topic read loa/v1/dev/{creds.device_id}/cmd",
+        f"topic read loa/v1/dev/{creds.device_id}/manifest",
         "topic read loa/v1/g/22/cmd",
         "topic read loa/v1/g/22/06652/cmd",
         "topic read loa/v1/g/22/06652/06652.001/cmd",
