@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loa.broadcast.models import DeviceManifest
+from loa.gateway.confirm import publish_confirmed
 from loa_protocol import topics
 
 MIN_INTERVAL_S = 1.0
@@ -34,32 +35,22 @@ def mark_published(sent: list[tuple[int, int]]) -> None:
 
 def publish_manifests(client: Any, *, force: bool = False, wait_s: float = 5.0) -> int:
     """Publish pending manifests with ``client`` (a connected paho client); at most once a second."""
-    import paho.mqtt.client as mqtt
-
     global _last_run
     now = time.monotonic()
     if not force and now - _last_run < MIN_INTERVAL_S:
         return 0
     _last_run = now
     rows = pending()
-    infos = []
-    for pk, device_id, version, payload in rows:
-        info = client.publish(topics.manifest_topic(device_id), payload, qos=topics.MANIFEST_QOS, retain=True)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            break
-        infos.append((pk, version, info))
-    sent = []
-    deadline = time.monotonic() + wait_s
-    for pk, version, info in infos:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            info.wait_for_publish(remaining)
-        except (RuntimeError, ValueError):
-            break
-        if info.is_published():
-            sent.append((pk, version))
+    sent = publish_confirmed(
+        client,
+        (
+            ((pk, version), topics.manifest_topic(device_id), payload)
+            for pk, device_id, version, payload in rows
+        ),
+        qos=topics.MANIFEST_QOS,
+        retain=True,
+        wait_s=wait_s,
+    )
     if sent:
         mark_published(sent)
     return len(sent)

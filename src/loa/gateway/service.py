@@ -37,6 +37,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from loa.fleet import broker
+from loa.gateway.confirm import publish_confirmed
 from loa.gateway.ingest import (
     Counters,
     Incoming,
@@ -302,25 +303,9 @@ class Gateway:
         commands = pending_commands()
         if not commands:
             return 0
-        infos = []
-        for command in commands:
-            payload = _json_bytes(command.message)
-            info = self.client.publish(command.topic, payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                break  # not connected: stop here so later seqs on a topic never overtake earlier ones
-            infos.append((command.pk, info))
-        published = []
-        deadline = time.monotonic() + 5
-        for pk, info in infos:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                info.wait_for_publish(remaining)
-            except (RuntimeError, ValueError):
-                break
-            if info.is_published():
-                published.append(pk)
+        published = publish_confirmed(
+            self.client, ((c.pk, c.topic, _json_bytes(c.message)) for c in commands), qos=1
+        )
         if published:
             mark_published(published)
             self.counters.add("commands_published", len(published))
