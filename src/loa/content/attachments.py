@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from loa.audit.log import record
 from loa.errors import Refusal
 from loa.media.models import MediaAsset
+from loa.media.services import write_capped
 from loa.units.models import Unit
 
 #: Largest attachment (images and documents); settings.LOA_ATTACHMENT_MAX_BYTES overrides it.
@@ -144,20 +145,13 @@ def save_chunks(chunks: Iterable[bytes]) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / secrets.token_hex(12)
     limit = max_bytes()
-    total = 0
-    try:
-        with path.open("wb") as fh:
-            for chunk in chunks:
-                total += len(chunk)
-                if total > limit:
-                    raise AttachmentRejected(
-                        "too_large", f"Tệp quá lớn: tối đa {limit // (1024 * 1024)} MB cho một tệp đính kèm."
-                    )
-                fh.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
+
+    def refuse(total: int) -> None:
+        raise AttachmentRejected(
+            "too_large", f"Tệp quá lớn: tối đa {limit // (1024 * 1024)} MB cho một tệp đính kèm."
+        )
+
+    return write_capped(chunks, path, limit, refuse)
 
 
 def do_ingest_attachment(

@@ -510,24 +510,11 @@ def _back(b: Bulletin) -> HttpResponse:
 
 
 def _audio_job_context(b: Bulletin, job: Any) -> dict[str, Any]:
-    from loa.jobs.models import Job
-    from loa.media.models import MediaAsset
+    from loa.media.services import job_outcome
 
-    result = job.result or {}
-    asset = None
-    if job.state == Job.State.DONE and result.get("asset_id"):
-        asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
-    error = None
-    if job.state == Job.State.FAILED:
-        error = (result.get("error") or {}).get("message") or job.message or _("Xử lý tệp thất bại.")
-    return {
-        "b": b,
-        "job": job,
-        "asset": asset,
-        "asset_duration": duration_text(asset.duration_s) if asset else "",
-        "error": error,
-        "running": job.state in (Job.State.QUEUED, Job.State.RUNNING),
-    }
+    outcome = job_outcome(job)
+    asset = outcome["asset"]
+    return {"b": b, **outcome, "asset_duration": duration_text(asset.duration_s) if asset else ""}
 
 
 @login_required

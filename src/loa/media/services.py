@@ -58,21 +58,32 @@ def check_upload(path: Path) -> audio.AudioInfo:
     return audio.probe(path, decode=False)
 
 
-def save_upload(chunks: Any, original_name: str) -> Path:
-    """Write an uploaded file (an iterable of byte chunks) to the uploads folder, capped at the size limit."""
-    limit = int(audio.setting("LOA_MEDIA_MAX_BYTES"))
-    suffix = "".join(c for c in Path(clean_name(original_name)).suffix.lower()[:6] if c.isalnum() or c == ".")
-    path = uploads_dir() / f"{secrets.token_hex(12)}{suffix}"
+def write_capped(chunks: Any, path: Path, limit: int, too_large: Any) -> Path:
+    """Stream byte chunks into ``path``, refusing (``too_large(total)`` raises) as soon as ``limit`` is passed;
+    on any failure the partial file is removed."""
     total = 0
     try:
         with path.open("wb") as fh:
             for chunk in chunks:
                 total += len(chunk)
                 if total > limit:
-                    audio.check_size(total, limit)
+                    too_large(total)
                 fh.write(chunk)
-        audio.check_size(total, limit)
     except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_upload(chunks: Any, original_name: str) -> Path:
+    """Write an uploaded file (an iterable of byte chunks) to the uploads folder, capped at the size limit."""
+    limit = int(audio.setting("LOA_MEDIA_MAX_BYTES"))
+    suffix = "".join(c for c in Path(clean_name(original_name)).suffix.lower()[:6] if c.isalnum() or c == ".")
+    path = uploads_dir() / f"{secrets.token_hex(12)}{suffix}"
+    write_capped(chunks, path, limit, lambda total: audio.check_size(total, limit))
+    try:
+        audio.check_size(path.stat().st_size, limit)  # an empty upload is refused here
+    except MediaRejected:
         path.unlink(missing_ok=True)
         raise
     return path
@@ -246,3 +257,24 @@ def move_into_uploads(src: Path, original_name: str) -> Path:
     dst = uploads_dir() / f"{secrets.token_hex(12)}{suffix}"
     shutil.move(str(src), dst)
     return dst
+
+
+def job_outcome(job: Any) -> dict[str, Any]:
+    """What a processing job's page shows: the asset it made, or why it failed, and whether it is still running."""
+    from django.utils.translation import gettext as _
+
+    from loa.jobs.models import Job
+
+    result = job.result or {}
+    asset = None
+    if job.state == Job.State.DONE and result.get("asset_id"):
+        asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
+    error = None
+    if job.state == Job.State.FAILED:
+        error = (result.get("error") or {}).get("message") or job.message or _("Xử lý tệp thất bại.")
+    return {
+        "job": job,
+        "asset": asset,
+        "error": error,
+        "running": job.state in (Job.State.QUEUED, Job.State.RUNNING),
+    }

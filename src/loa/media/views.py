@@ -104,19 +104,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def _job_context(job: Job) -> dict[str, Any]:
-    result = job.result or {}
-    asset = None
-    if job.state == Job.State.DONE and result.get("asset_id"):
-        asset = MediaAsset.objects.filter(pk=result["asset_id"]).first()
-    error = None
-    if job.state == Job.State.FAILED:
-        error = (result.get("error") or {}).get("message") or job.message or "Xử lý tệp thất bại."
-    return {
-        "job": job,
-        "asset": asset,
-        "error": error,
-        "running": job.state in (Job.State.QUEUED, Job.State.RUNNING),
-    }
+    return services.job_outcome(job)
 
 
 @login_required
