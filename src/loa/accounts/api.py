@@ -71,7 +71,7 @@ class NewTokenOut(TokenOut):
 
 
 def _user_out(user: Any, viewer: Any, token: Any) -> dict[str, Any]:
-    assignments = list(user.role_assignments.select_related("unit"))
+    assignments = list(user.role_assignments.all())  # prefetched with their units by the lists
     if viewer.pk != user.pk:
         assignments = [
             a
@@ -113,7 +113,11 @@ def me(request: HttpRequest) -> Any:
 
 @router.get("/users", response={200: list[UserOut], **ERROR_RESPONSES}, summary="Người dùng trong phạm vi")
 def list_users(request: HttpRequest) -> Any:
-    users = services.visible_users(request.user, token_of(request)).order_by("username")[:1000]
+    users = (
+        services.visible_users(request.user, token_of(request))
+        .order_by("username")
+        .prefetch_related("role_assignments__unit")[:1000]
+    )
     return [_user_out(u, request.user, token_of(request)) for u in users]
 
 

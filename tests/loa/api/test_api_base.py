@@ -206,3 +206,19 @@ def test_user_creation_errors(
 def test_unknown_api_path_is_404_json(db: Any) -> None:
     r = Client().get("/api/v1/khong-co")
     assert r.status_code == 404
+
+
+def test_user_list_does_not_query_per_user(
+    tree: dict[str, Unit],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+    django_assert_max_num_queries: Any,
+) -> None:
+    admin = client_for(make_user("tinh", Role.PROVINCE_ADMIN, tree["province"]))
+    admin.get("/api/v1/accounts/users")  # warm the session
+    for i in range(30):
+        make_user(f"xa.{i}", Role.VIEWER, tree["a"] if i % 2 else tree["b"])
+    with django_assert_max_num_queries(12):
+        r = admin.get("/api/v1/accounts/users")
+    assert r.status_code == 200 and len(r.json()) == 31
+    assert all(u["roles"] for u in r.json())
