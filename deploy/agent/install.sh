@@ -6,7 +6,7 @@
 # Run from a checkout (or an unpacked release) of Loa. Options:
 #   --server URL      the Loa server (HTTPS)            --code CODE   one-time enrolment code from the console
 #   --wheels DIR      install Python packages from DIR only (offline devices; see docs/agent.md)
-#   --ca-file PEM     private CA of the server          --player P    auto (mpv, else ffplay) | mpv | ffplay | null
+#   --ca-file PEM     private CA of the server          --player P    auto (ffmpeg, else mpv, ffplay) | ffmpeg | mpv | ffplay | null
 #   --prefix DIR      default /opt/loa-agent            --no-apt --no-systemd --no-user  (for images and tests)
 set -eu
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Debian packages Loa drives for real, installed by name (the same names on Debian 12 and 13).
+#   scripts/install_system.sh demo   — what `make demo` needs
+#   scripts/install_system.sh test   — what `make test` and .ci/run need (the demo's, plus the browser and tools)
+# As root it installs what is missing (`apt-get update` only then); otherwise it prints the one command to run and
+# fails, so that make stops before it has set up half a machine.
+set -euo pipefail
+mode="${1:-test}"
+
+# libpango-1.0-0, libpangoft2-1.0-0 and fonts-noto-core: WeasyPrint's PDF reports in Noto Serif (docs/adr/0012);
+# poppler-utils also reads those PDFs back in the report tests (pdftotext, pdftoppm).
+packages=(python3-venv ffmpeg espeak-ng mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core)
+if [ "$mode" = test ]; then
+  # chromium for the browser tests (fonts-dejavu-core so Vietnamese renders in screenshots), mosquitto-clients and
+  # sox for the broker and audio tests, gettext for the translation catalogue's msgfmt check.
+  packages+=(mosquitto-clients chromium fonts-dejavu-core sox gettext)
+elif [ "$mode" != demo ]; then
+  echo "usage: $0 demo|test" >&2
+  exit 2
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+# Node.js may come from another packaging with npm inside it; only ask Debian for it when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Thiếu gói hệ thống: ${missing[*]}. Chạy một lần rồi gõ lại lệnh make:" >&2
+  echo "  sudo $0 $mode" >&2
+  exit 1
+fi
+
+echo "Cài gói hệ thống: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
