@@ -139,6 +139,9 @@ def example_messages() -> dict[str, m.Message]:
             reason="expired",
             at=T0 + dt.timedelta(minutes=11),
         ),
+        "ManifestAck": m.ManifestAck(
+            device_id=DEVICE_ID, manifest_version=18, reason="bad_signature", at=T0 + dt.timedelta(minutes=1)
+        ),
         "Command": command,
         "Manifest": manifest,
     }

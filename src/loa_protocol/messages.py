@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -26,10 +27,16 @@ from pydantic import (
     model_validator,
 )
 
+from loa_protocol.ladder import PlayClass
 from loa_protocol.topics import DEVICE_ID_RE
+from loa_protocol.windows import HHMM_RE as WINDOW_HHMM_RE
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_PLAYLOG_EVENTS = 500
+# Device-side limits (protocol.md §1): a device must accept a command up to MAX_COMMAND_BYTES and a manifest up to
+# MAX_MANIFEST_BYTES, and refuses anything larger as ``too_large``; the server never sends more.
+MAX_COMMAND_BYTES = 16 * 1024
+MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
@@ -42,12 +49,51 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Priority = Annotated[int, Field(ge=1, le=4, description="1 emergency, 2 live, 3 priority bulletin, 4 normal")]
 Volume = Annotated[int, Field(ge=0, le=100)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+HHMM_RE = WINDOW_HHMM_RE
 
-PRIORITY_EMERGENCY = 1
-PRIORITY_LIVE = 2
-PRIORITY_BULLETIN = 3
-PRIORITY_NORMAL = 4
+# Why a device refused, cut short or failed something (play-log ``reason`` and command-ack ``reason``): one of these
+# codes, optionally followed by ":" or " " and a plain argument (``preempted_by:em-1a2b``, ``repeat 2/3``).
+# Anything else a device sends is stored as ``unknown``: a reason is shown on pages and exported to spreadsheets,
+# so free text from a device (``=HYPERLINK(…)``) must never reach them.
+REASON_CODES = frozenset(
+    {
+        # the agent's player and ladder (loa_agent.core)
+        "outside_window", "window_closed", "preempted", "preempted_by", "live_busy", "stopped", "cancelled",
+        "next", "resumed", "repeat", "media_missing", "stream_url_invalid", "interrupted", "incomplete", "error",
+        "not_supported",  # an action this kind of device does not have (a board action sent to a loudspeaker)
+        # checks of signed commands and manifests (loa_protocol.signing)
+        "unsigned", "bad_signature", "expired", "not_yet_valid", "replayed", "wrong_topic", "wrong_device",
+        "stale_manifest", "invalid", "too_large", "malformed_json", "unsupported_version", "before_enrolment",
+        # media downloads (loa_agent.media)
+        "download_failed", "sha256_mismatch", "media_forbidden",
+        # what the server stores for anything else
+        "unknown",
+    }
+)  # fmt: skip
+_REASON_CODE_RE = re.compile(r"^([a-z][a-z0-9_]{0,63})")
+_REASON_RE = re.compile(r"^([a-z][a-z0-9_]{0,63})(?:[: ]([A-Za-z0-9][A-Za-z0-9._:/-]{0,199}))?$")
+
+
+def normalise_reason(value: Any) -> str | None:
+    """A reason code of :data:`REASON_CODES` with its plain argument; a known code followed by anything else is
+    cut to the code; anything else is ``unknown``. ``None`` and ``""`` are ``None``."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return "unknown"
+    code = _REASON_CODE_RE.match(value)
+    if code is None or code.group(1) not in REASON_CODES:
+        return "unknown"
+    return value if _REASON_RE.match(value) else code.group(1)
+
+
+ReasonCode = Annotated[Annotated[str, Field(max_length=270)] | None, BeforeValidator(normalise_reason)]
+
+# the play classes of the ladder (loa_protocol.ladder.PlayClass), under their older names
+PRIORITY_EMERGENCY = PlayClass.EMERGENCY
+PRIORITY_LIVE = PlayClass.LIVE
+PRIORITY_BULLETIN = PlayClass.PRIORITY
+PRIORITY_NORMAL = PlayClass.NORMAL
 
 
 class Message(BaseModel):
@@ -122,7 +168,7 @@ class PlayLogEvent(Message):
     command_id: UUID | None = None
     schedule_id: str | None = None
     manifest_entry_id: str | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: ReasonCode = None
 
 
 class PlayLogBatch(Message):
@@ -144,13 +190,30 @@ class CommandAck(Message):
     command_id: UUID
     device_id: DeviceId
     status: AckStatus
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: ReasonCode = None
     at: UtcDatetime
 
 
 # --- server → device ----------------------------------------------------------------------------------------
 
-Action = Literal["play", "stop", "pause", "resume", "next", "volume", "reboot", "refresh_manifest"]
+Action = Literal[
+    "play",
+    "stop",
+    "pause",
+    "resume",
+    "next",
+    "volume",
+    "reboot",
+    "refresh_manifest",
+    # e-bulletin boards only (fetched over HTTPS by the board, never published to clusters; protocol.md "Boards")
+    "reload",
+    "screen_on",
+    "screen_off",
+    "brightness",
+    "screenshot",
+    "kill_switch",
+]
+BOARD_ACTIONS = frozenset({"reload", "screen_on", "screen_off", "brightness", "screenshot", "kill_switch"})
 
 
 class _Params(BaseModel):
@@ -165,7 +228,7 @@ MEDIA_KIND_DOC = (
 )
 # Fields added after v1 was first published: left out of the wire form (and so of the signed canonical form) while
 # they hold their default, so a file item is byte-for-byte what it was before streams existed.
-_OMIT_WHEN_DEFAULT: dict[str, Any] = {"kind": "file", "sha256": None, "max_volume": None}
+_OMIT_WHEN_DEFAULT: dict[str, Any] = {"kind": "file", "sha256": None, "max_volume": None, "closed": False}
 
 
 def _omit_defaults(data: dict[str, Any]) -> dict[str, Any]:
@@ -190,19 +253,33 @@ class _MediaItem(_Params):
 
 
 class PlayParams(_MediaItem):
-    item_id: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: Annotated[MediaKind, Field(description=MEDIA_KIND_DOC)] = "file"
-    media_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    """``play``: fetch (or take from the cache), check sha256, play through the priority ladder."""
+
+    item_id: Annotated[
+        str, Field(min_length=1, max_length=200, description="required: opaque id (stop, logs)")
+    ]
+    kind: Annotated[MediaKind, Field(description="optional; " + MEDIA_KIND_DOC)] = "file"
+    media_url: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=2000, description="required: the file's content address or the stream"
+        ),
+    ]
     sha256: Annotated[Sha256 | None, Field(description="required for kind=file, absent for kind=stream")] = (
         None
     )
-    duration_s: Annotated[float, Field(gt=0)]
+    duration_s: Annotated[
+        float, Field(gt=0, description="required: length in seconds (a stream plays this long)")
+    ]
     priority: Priority
-    repeat: Annotated[int, Field(ge=1, le=100)] = 1
-    volume: Volume | None = None
+    repeat: Annotated[int, Field(ge=1, le=100, description="optional, default 1: times to play it")] = 1
+    volume: Annotated[
+        Volume | None,
+        Field(description="optional: 0-100 for this item; null or absent = keep the device's current volume"),
+    ] = None
     play_until: Annotated[
         UtcDatetime | None,
-        Field(description="end of the item's window: an interrupted item resumes only before it"),
+        Field(description="optional: end of the item's window; an interrupted item resumes only before it"),
     ] = None
 
 
@@ -213,11 +290,27 @@ class StopParams(_Params):
 
 
 class VolumeParams(_Params):
-    volume: Volume
+    """``volume``: set the device's volume (capped by the manifest's max_volume)."""
+
+    volume: Annotated[int, Field(ge=0, le=100, description="required: the new volume, 0-100")]
 
 
 class NoParams(_Params):
-    pass
+    """``pause``, ``resume``, ``next``, ``reboot``, ``refresh_manifest`` (and the boards' ``reload``,
+    ``screen_on``, ``screen_off``, ``screenshot``): ``params`` is ``{}``."""
+
+
+class BrightnessParams(_Params):
+    """``brightness`` (boards): set the screen's brightness now, until the next step of its brightness schedule."""
+
+    brightness: Annotated[int, Field(ge=0, le=100, description="required: the new brightness, 0-100 %")]
+
+
+class KillSwitchParams(_Params):
+    """``kill_switch`` (boards): ``engaged`` true = black screen and nothing else (emergencies included) until a
+    ``kill_switch`` with ``engaged`` false; the board's manifest carries the same state."""
+
+    engaged: Annotated[bool, Field(description="required: true = black screen, false = back to normal")]
 
 
 PARAMS_BY_ACTION: dict[str, type[_Params]] = {
@@ -229,6 +322,12 @@ PARAMS_BY_ACTION: dict[str, type[_Params]] = {
     "volume": VolumeParams,
     "reboot": NoParams,
     "refresh_manifest": NoParams,
+    "reload": NoParams,
+    "screen_on": NoParams,
+    "screen_off": NoParams,
+    "brightness": BrightnessParams,
+    "screenshot": NoParams,
+    "kill_switch": KillSwitchParams,
 }
 
 
@@ -259,9 +358,73 @@ class Command(Message):
         return PARAMS_BY_ACTION[self.action].model_validate(self.params)
 
 
+# One schema per action (protocol.md §4): the same rules as Command's ``params`` check, as a discriminated union on
+# ``action``, for the JSON Schema and for devices that want typed params. Command itself keeps ``params`` as the
+# object received, so the signed canonical form of every v1 command is unchanged.
+
+
+class _TypedCommand(Message):
+    id: Annotated[UUID, Field(description="quoted in the ack and in play logs")]
+    topic: Annotated[
+        str, Field(min_length=1, max_length=300, description="must equal the topic it arrived on")
+    ]
+    seq: Annotated[int, Field(gt=0, description="strictly increasing per topic")]
+    issued_at: UtcDatetime
+    expires_at: UtcDatetime
+    signature: Annotated[str, Field(description="base64 Ed25519 signature; missing or empty = unsigned")] = ""
+
+
+class PlayCommand(_TypedCommand):
+    action: Literal["play"]
+    params: PlayParams
+
+
+class StopCommand(_TypedCommand):
+    action: Literal["stop"]
+    params: StopParams = StopParams()
+
+
+class VolumeCommand(_TypedCommand):
+    action: Literal["volume"]
+    params: VolumeParams
+
+
+class SimpleCommand(_TypedCommand):
+    action: Literal[
+        "pause",
+        "resume",
+        "next",
+        "reboot",
+        "refresh_manifest",
+        "reload",
+        "screen_on",
+        "screen_off",
+        "screenshot",
+    ]
+    params: NoParams = NoParams()
+
+
+class BrightnessCommand(_TypedCommand):
+    action: Literal["brightness"]
+    params: BrightnessParams
+
+
+class KillSwitchCommand(_TypedCommand):
+    action: Literal["kill_switch"]
+    params: KillSwitchParams
+
+
+TypedCommand = Annotated[
+    PlayCommand | StopCommand | VolumeCommand | SimpleCommand | BrightnessCommand | KillSwitchCommand,
+    Field(discriminator="action"),
+]
+
+
 class Window(_Params):
     start: Annotated[str, Field(description="HH:MM local time")]
-    end: Annotated[str, Field(description="HH:MM local time; end < start spans midnight")]
+    end: Annotated[
+        str, Field(description="HH:MM local time; end < start spans midnight; end = start is the whole day")
+    ]
 
     @field_validator("start", "end")
     @classmethod
@@ -300,7 +463,17 @@ class Manifest(Message):
     valid_from: UtcDatetime
     valid_until: UtcDatetime
     timezone: str = "Asia/Ho_Chi_Minh"
-    windows: list[Window] = Field(default_factory=list, description="allowed local windows; empty = always")
+    windows: list[Window] = Field(
+        default_factory=list,
+        description="allowed local windows (loa_protocol.windows): empty = always, the whole day included; "
+        "end < start spans midnight; end = start is 24 hours",
+    )
+    closed: Annotated[
+        bool,
+        Field(
+            description="no window is open (windows is then empty): only emergencies play; omitted when false"
+        ),
+    ] = False
     max_volume: Annotated[
         Volume | None,
         Field(
@@ -315,6 +488,42 @@ class Manifest(Message):
         return _omit_defaults(handler(self))
 
 
+class ManifestAck(Message):
+    """A device's report of a manifest it refused, published on its ``ack`` topic (protocol.md §6)."""
+
+    device_id: DeviceId
+    manifest_version: Annotated[
+        int | None, Field(ge=1, description="the refused manifest's version; null when it could not be read")
+    ]
+    status: Literal["refused"] = "refused"
+    reason: Annotated[
+        ReasonCode,
+        Field(
+            description="unsigned, bad_signature, wrong_device, stale_manifest, too_large, malformed_json, invalid"
+        ),
+    ]
+    at: UtcDatetime
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    code: Annotated[str, Field(description="machine-readable, e.g. enrol_code_invalid")]
+    message: Annotated[str, Field(description="Vietnamese, for the technician")]
+    details: Annotated[
+        list[Any],
+        Field(description="machine-readable context, e.g. the fields that failed validation; may be []"),
+    ] = []
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx answer of the HTTP API (enrolment, manifest poll): ``{"error": {…}}``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    error: ErrorDetail
+
+
 MESSAGE_MODELS: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
@@ -324,6 +533,7 @@ MESSAGE_MODELS: dict[str, type[Message]] = {
         PlayLogEvent,
         PlayLogBatch,
         CommandAck,
+        ManifestAck,
         Command,
         Manifest,
     )

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loa_protocol.ports import reserve_port
 from loa_protocol.topics import PREFIX, check_device_id, device_subscriptions
 
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto")
@@ -62,6 +63,7 @@ def server_acl(username: str) -> str:
                 f"topic write {PREFIX}/g/#",
                 f"topic read {PREFIX}/dev/#",
                 f"topic read {PREFIX}/g/#",
+                f"topic readwrite {PREFIX}/s/#",  # the server's own retained state (the gateway's status)
             ]
         )
         + "\n"
@@ -82,9 +84,8 @@ def find_mosquitto() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port reserved for this process (loa_protocol.ports): not handed to anyone else while it lives."""
+    return reserve_port()
 
 
 @dataclass
@@ -148,7 +149,8 @@ class MosquittoBroker:
             pw = self.directory / "passwords"
             pw.write_text("".join(password_line(u, p) for u, p in self.users.items()), "utf-8")
             pw.chmod(0o600)
-            lines += ["allow_anonymous false", f"password_file {pw}"]
+            # the client id is the user name: one device's password gives one session, under the device's id
+            lines += ["allow_anonymous false", "use_username_as_clientid true", f"password_file {pw}"]
         else:
             lines.append("allow_anonymous true")
         if self.acl is not None:

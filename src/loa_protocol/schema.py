@@ -11,14 +11,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from loa_protocol.messages import MESSAGE_MODELS
+from pydantic import TypeAdapter
+
+from loa_protocol.board import BOARD_MODELS
+from loa_protocol.messages import MESSAGE_MODELS, ErrorBody, TypedCommand
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """``{message name: JSON Schema}`` for every protocol message."""
     schemas = {}
-    for name, model in MESSAGE_MODELS.items():
-        schema = model.model_json_schema()
+    models: dict[str, Any] = {**MESSAGE_MODELS, **BOARD_MODELS, "ErrorBody": ErrorBody}
+    for name, model in models.items():
+        # a Command's params per action: the discriminated union on ``action`` (loa_protocol.messages.TypedCommand)
+        schema = TypeAdapter(TypedCommand).json_schema() if name == "Command" else model.model_json_schema()
+        if name == "Command":
+            schema["title"] = "Command"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"loa/v1/{name}.schema.json"
         schemas[name] = schema

@@ -16,20 +16,23 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import os
 import tempfile
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from loa_protocol.messages import Command, Manifest, Message
+from loa_protocol.messages import PARAMS_BY_ACTION, Command, Manifest, Message
 
-RejectReason = Literal["unsigned", "bad_signature", "expired", "not_yet_valid", "replayed", "wrong_topic"]
+RejectReason = Literal[
+    "unsigned", "bad_signature", "expired", "not_yet_valid", "replayed", "wrong_topic", "before_enrolment"
+]
 
 REASON_MESSAGES: dict[str, str] = {
     "unsigned": "Lệnh không có chữ ký số: bị từ chối.",
@@ -40,6 +43,7 @@ REASON_MESSAGES: dict[str, str] = {
     "wrong_topic": "Lệnh đến trên chủ đề khác với chủ đề ghi trong lệnh: bị từ chối.",
     "wrong_device": "Lịch phát dành cho thiết bị khác: bị từ chối.",
     "stale_manifest": "Lịch phát cũ hơn phiên bản đang có: bị từ chối.",
+    "before_enrolment": "Lệnh được phát hành trước khi thiết bị đăng ký (lần gần nhất): bị từ chối.",
 }
 
 # Device clocks drift; a command issued slightly "in the future" by the server is still accepted.
@@ -87,24 +91,74 @@ def public_key_of(private_key: str | bytes | Ed25519PrivateKey) -> str:
 # --- canonical form and signatures --------------------------------------------------------------------------
 
 
+# Integers a device on a 64-bit float JSON parser (JavaScript, many C libraries) still reads exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class NotCanonical(ValueError):
+    """A value the canonical form cannot write in exactly one way that every device reproduces."""
+
+
+def check_canonical_numbers(value: Any, where: str = "") -> None:
+    """Raise :class:`NotCanonical` for a number outside the canonical form (protocol.md §5): integers within
+    ±(2**53 - 1), floats finite and written without an exponent (Python's shortest round-trip ``repr`` with a
+    decimal point: ``95.5``, ``60.0``; never ``1e-05`` or ``1e+16``)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise NotCanonical(f"{where or 'số'}: số nguyên {value} vượt ±(2^53 − 1)")
+    elif isinstance(value, float):
+        text = repr(value)
+        if not math.isfinite(value) or "e" in text or "E" in text:
+            raise NotCanonical(f"{where or 'số'}: số thực {text} không viết được không có số mũ")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_canonical_numbers(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_canonical_numbers(item, f"{where}[{index}]")
+
+
 def canonical_bytes(message: Message) -> bytes:
     """The bytes a signature covers: the message without ``signature``, as sorted compact UTF-8 JSON."""
     body = message.model_dump(mode="json", exclude={"signature"})
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-S = TypeVar("S", Command, Manifest)
+# Command, Manifest, and the board messages of loa_protocol.board (BoardManifest, BoardEmergency)
+S = TypeVar("S", bound=Message)
+
+
+def _floats_as_floats(command: Command) -> Command:
+    """A command's ``params`` are signed as given; a number-typed param given as an integer (``duration_s: 60``)
+    is written ``60.0``, as the typed models (and every manifest) write it, so its canonical form has one spelling."""
+    model = PARAMS_BY_ACTION[command.action]
+    floats = {name for name, info in model.model_fields.items() if info.annotation is float}
+    params = {
+        k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in command.params.items()
+    }
+    return (
+        command
+        if params == command.params and all(type(params[k]) is type(command.params[k]) for k in params)
+        else command.model_copy(update={"params": params})
+    )
 
 
 def sign(message: S, private_key: str | bytes | Ed25519PrivateKey) -> S:
-    """A copy of ``message`` with its ``signature`` set."""
+    """A copy of ``message`` with its ``signature`` set. Raises :class:`NotCanonical` for a number the canonical
+    form cannot write unambiguously (the server never signs what a device might serialise differently)."""
+    if isinstance(message, Command):
+        message = cast(S, _floats_as_floats(message))
+    check_canonical_numbers(message.model_dump(mode="json", exclude={"signature"}))
     signature = load_private_key(private_key).sign(canonical_bytes(message))
     return message.model_copy(update={"signature": base64.b64encode(signature).decode()})
 
 
-def signature_is_valid(message: Command | Manifest, public_key: str | bytes | Ed25519PublicKey) -> bool:
+def signature_is_valid(message: Message, public_key: str | bytes | Ed25519PublicKey) -> bool:
     try:
-        signature = base64.b64decode(message.signature, validate=True)
+        signature = base64.b64decode(getattr(message, "signature", ""), validate=True)
         load_public_key(public_key).verify(signature, canonical_bytes(message))
     except (InvalidSignature, binascii.Error, ValueError):
         return False
@@ -147,8 +201,15 @@ def verify_command(
     guard: ReplayGuard | None,
     leeway: dt.timedelta = DEFAULT_CLOCK_LEEWAY,
     signature_ok: bool | None = None,
+    enrolled_at: dt.datetime | None = None,
 ) -> None:
     """Raise :class:`CommandRejected` unless the device may act on ``command``.
+
+    The checks, in the normative order of protocol.md §6 (schema validation and size come before, in
+    :func:`loa_protocol.messages.decode`): unsigned, bad_signature, wrong_topic, not_yet_valid, expired,
+    before_enrolment (``issued_at`` earlier than ``enrolled_at``, the server's time of the device's last
+    enrolment: a re-enrolled device starts with an empty replay table, so an unexpired command from before it on a
+    group topic would otherwise pass once), replayed.
 
     ``signature_ok`` lets a caller that already checked this exact payload's signature (the simulator, where one
     group publish reaches thousands of agents in one process) skip the repeated Ed25519 verification.
@@ -165,6 +226,8 @@ def verify_command(
         raise CommandRejected("not_yet_valid", f"issued_at {command.issued_at.isoformat()}")
     if now >= command.expires_at:
         raise CommandRejected("expired", f"expires_at {command.expires_at.isoformat()}")
+    if enrolled_at is not None and command.issued_at < enrolled_at:
+        raise CommandRejected("before_enrolment", f"issued_at {command.issued_at.isoformat()}")
     if guard is not None:
         guard.accept(command.topic, command.seq)
 

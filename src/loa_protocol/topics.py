@@ -119,6 +119,17 @@ def device_subscriptions(device_id: str, unit_codes: list[str] | tuple[str, ...]
     return topics
 
 
+GATEWAY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def gateway_status_topic(client_id: str) -> str:
+    """The retained status of the gateway that holds MQTT identity ``client_id`` (server side only: devices can
+    neither read nor write ``loa/v1/s/#``). ``online`` while it runs, ``offline`` when it stops or its will fires."""
+    if not GATEWAY_ID_RE.match(client_id):
+        raise TopicError("gateway_id_invalid", f"mã kết nối của gateway không hợp lệ: {client_id!r}")
+    return f"{PREFIX}/s/gateway/{client_id}"
+
+
 def parse_device_topic(topic: str) -> tuple[str, str] | None:
     """``loa/v1/d/{device_id}/{kind}`` → ``(device_id, kind)``; ``None`` for anything else."""
     parts = topic.split("/")

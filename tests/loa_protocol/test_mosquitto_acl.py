@@ -17,6 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from loa_protocol.mosquitto import MosquittoBroker, find_mosquitto, password_hash, render_acl
 from loa_protocol.topics import device_command_topic, group_command_topic, status_topic
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.mqtt
 
@@ -121,7 +122,16 @@ def test_devices_are_isolated(acl_broker: MosquittoBroker) -> None:
         server.publish(group_command_topic(["22", "06652"]), b"for-commune-a")
         server.publish(group_command_topic(["22", "06658"]), b"for-commune-b")
         server.publish(group_command_topic(["22"]), b"for-province")
-        time.sleep(0.5)
+        # Nothing else arrives: each client's messages reach a subscriber in order, so once the markers sent after
+        # the forbidden publications have arrived, a forbidden one that got through would be there too.
+        a.publish(status_topic(A), b"marker-a")
+        server.publish(device_command_topic(B), b"marker-b")
+        server.publish(group_command_topic(["22"]), b"marker-province")
+        wait_until(lambda: (status_topic(A), b"marker-a") in server.received)
+        wait_until(lambda: (group_command_topic(["22"]), b"marker-province") in a.received)
+        wait_until(lambda: (device_command_topic(B), b"marker-b") in b.received)
+        for peer, marker in ((server, b"marker-a"), (a, b"marker-province"), (b, b"marker-b")):
+            peer.received.remove(next(m for m in peer.received if m[1] == marker))
         assert server.received == [(status_topic(A), b"from-a")]
         assert sorted(p for _, p in a.received) == [b"for-commune-a", b"for-province"]
         assert sorted(p for _, p in b.received) == [b"for-b"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from loa_protocol.board import BOARD_MODELS
 from loa_protocol.messages import MESSAGE_MODELS
 from loa_protocol.schema import json_schemas, main, rendered
 
@@ -15,8 +16,8 @@ DOCS = Path(__file__).parents[2] / "docs" / "protocol"
 
 def test_every_message_has_a_schema() -> None:
     schemas = json_schemas()
-    assert set(schemas) == set(MESSAGE_MODELS)
-    assert schemas["Command"]["properties"]["v"]["const"] == 1
+    assert set(schemas) == set(MESSAGE_MODELS) | set(BOARD_MODELS) | {"ErrorBody"}
+    assert schemas["Command"]["$defs"]["PlayCommand"]["properties"]["v"]["const"] == 1
     assert schemas["Status"]["additionalProperties"] is False
 
 
@@ -41,4 +42,4 @@ def test_check_mode_detects_stale_files(tmp_path: Path) -> None:
 def test_module_entry_point(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "loa_protocol.schema", str(tmp_path)], capture_output=True)
     assert result.returncode == 0, result.stderr
-    assert len(list(tmp_path.glob("*.schema.json"))) == len(MESSAGE_MODELS)
+    assert len(list(tmp_path.glob("*.schema.json"))) == len(MESSAGE_MODELS) + len(BOARD_MODELS) + 1
