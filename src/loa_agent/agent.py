@@ -18,6 +18,7 @@ from typing import Any
 from loa_agent import __version__
 from loa_agent.clock import Clock, SystemClock
 from loa_agent.core import AgentCore
+from loa_agent.enrol import load_enrolled_at
 from loa_agent.media import MediaCache
 from loa_agent.player import find_player
 from loa_agent.playlog import SqlitePlayLogStore
@@ -33,6 +34,8 @@ def build_agent(
     heartbeat_s: float = 60.0,
     ca_file: str | None = None,
     clock: Clock | None = None,
+    output_dir: Path | None = None,
+    manifest_poll_s: float = 900.0,
 ) -> AgentRuntime:
     state_dir.mkdir(parents=True, exist_ok=True)
     media = MediaCache(state_dir / "media")
@@ -44,15 +47,16 @@ def build_agent(
     core = AgentCore(
         device_id=credentials.device_id,
         public_key=credentials.server_public_key,
-        player=find_player(player),
+        player=find_player(player, output_dir=output_dir),
         store=SqlitePlayLogStore(state_dir / "playlog.sqlite"),
         guard=ReplayGuard(state_dir / "replay.json"),
         firmware=f"loa-agent {__version__}",
         state_dir=state_dir,
         media_lookup=media.cached_path,
         keep_history=False,
+        enrolled_at=load_enrolled_at(state_dir),
     )
-    options = RuntimeOptions(heartbeat_s=heartbeat_s, ca_file=ca_file)
+    options = RuntimeOptions(heartbeat_s=heartbeat_s, ca_file=ca_file, manifest_poll_s=manifest_poll_s)
     return AgentRuntime(
         credentials, core, media, clock=clock or SystemClock(), options=options, hardware=hardware
     )

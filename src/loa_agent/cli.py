@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 
 from loa_agent import __version__
-from loa_agent.enrol import EnrolError, device_serial, enrol, load_credentials, save_credentials
+from loa_agent.enrol import (
+    EnrolError,
+    device_serial,
+    enrol,
+    load_credentials,
+    parse_enrol_link,
+    save_credentials,
+)
 from loa_protocol import PROTOCOL_VERSION
 from loa_protocol.messages import EnrolRequest, ProtocolError
 
@@ -23,8 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("enrol", help="đăng ký thiết bị bằng mã một lần")
-    p.add_argument("--server", required=True, help="địa chỉ máy chủ Loa, ví dụ https://loa.tinh.gov.vn")
-    p.add_argument("--code", required=True, help="mã đăng ký một lần (hiện trên bảng điều khiển)")
+    p.add_argument("--server", default=None, help="địa chỉ máy chủ Loa, ví dụ https://loa.tinh.gov.vn")
+    p.add_argument("--code", default=None, help="mã đăng ký một lần (hiện trên bảng điều khiển)")
+    p.add_argument("--qr", default=None, metavar="LINK",
+                   help="liên kết trong mã QR của bảng điều khiển: loa://enrol?server=…&code=… "
+                        "(thay cho --server và --code)")  # fmt: skip
     p.add_argument("--state-dir", required=True, type=Path)
     p.add_argument("--serial", default=None)
     p.add_argument("--imei", default=None)
@@ -35,8 +45,13 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="chạy tác tử")
     r.add_argument("--state-dir", required=True, type=Path)
-    r.add_argument("--player", default="auto", choices=["auto", "mpv", "ffplay", "null"])
+    r.add_argument("--player", default="auto", choices=["auto", "ffmpeg", "mpv", "ffplay", "null"],
+                   help="auto: ffmpeg ra ALSA, nếu không có thì mpv, ffplay")  # fmt: skip
+    r.add_argument("--output", default=None, type=Path, metavar="DIR",
+                   help="ghi âm thanh phát ra thành tệp WAV trong DIR thay vì ra loa (để kiểm tra)")  # fmt: skip
     r.add_argument("--heartbeat", type=float, default=60.0, help="chu kỳ gửi trạng thái (giây)")
+    r.add_argument("--manifest-poll", type=float, default=900.0, metavar="S",
+                   help="chu kỳ lấy lịch phát qua HTTPS (giây; mặc định 900 = 15 phút, như docs/protocol.md §9)")  # fmt: skip
     r.add_argument("--ca-file", default=None)
     r.add_argument("-v", "--verbose", action="store_true")
     return parser
@@ -62,9 +77,19 @@ def _fail(code: str, message: str) -> int:
 
 
 def _enrol(args: argparse.Namespace) -> int:
+    server, code = args.server, args.code
+    if args.qr is not None:
+        if server is not None or code is not None:
+            return _fail("invalid", "Dùng --qr hoặc --server với --code, không dùng cả hai.")
+        try:
+            server, code = parse_enrol_link(args.qr)
+        except EnrolError as exc:
+            return _fail(exc.code, exc.message)
+    elif server is None or code is None:
+        return _fail("invalid", "Cần --server và --code (hoặc --qr với liên kết trong mã QR).")
     try:
         request = EnrolRequest(
-            code=args.code,
+            code=code,
             serial=args.serial or device_serial(),
             imei=args.imei,
             vendor=args.vendor,
@@ -74,7 +99,7 @@ def _enrol(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail("invalid", f"Thông tin đăng ký không hợp lệ: {exc}")
     try:
-        credentials = enrol(args.server, request, ca_file=args.ca_file, allow_http=args.allow_http)
+        credentials = enrol(server, request, ca_file=args.ca_file, allow_http=args.allow_http)
     except EnrolError as exc:
         return _fail(exc.code, exc.message)
     path = save_credentials(args.state_dir, credentials)
@@ -94,10 +119,12 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(exc.code, exc.message)
     except ProtocolError as exc:
         return _fail(exc.code, exc.message)
+    if args.output is not None and args.player not in ("auto", "ffmpeg"):
+        return _fail("invalid", "--output chỉ dùng với trình phát ffmpeg (--player ffmpeg hoặc auto).")
     from loa_agent.agent import build_agent
 
     runtime = build_agent(args.state_dir, credentials, player=args.player, heartbeat_s=args.heartbeat,
-                          ca_file=args.ca_file)  # fmt: skip
+                          ca_file=args.ca_file, output_dir=args.output, manifest_poll_s=args.manifest_poll)  # fmt: skip
     exit_code = 0
 
     async def serve() -> None:

@@ -12,21 +12,25 @@ import itertools
 import json
 import logging
 import uuid
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from loa_agent.ladder import EMERGENCY, Decision, decide
 from loa_agent.player import Player
 from loa_agent.playlog import PlayLogStore
+from loa_protocol import windows as wnd
+from loa_protocol.ladder import EMERGENCY, Decision, decide, obeys_windows
 from loa_protocol.messages import (
+    BOARD_ACTIONS,
+    MAX_COMMAND_BYTES,
+    MAX_MANIFEST_BYTES,
     AckStatus,
     Command,
     CommandAck,
     Manifest,
+    ManifestAck,
     ManifestEntry,
     PlayLogEvent,
     PlayLogKind,
@@ -106,20 +110,10 @@ class Playing:
         return self.started_at + dt.timedelta(seconds=self.item.duration_s - self.item.offset_s)
 
 
-def in_windows(now: dt.datetime, windows: list[Window], timezone: str) -> bool:
-    """Whether ``now`` falls in one of the local-time ``windows`` (empty = always)."""
-    if not windows:
-        return True
-    local = now.astimezone(zoneinfo.ZoneInfo(timezone))
-    minute = local.hour * 60 + local.minute
-    for window in windows:
-        start = int(window.start[:2]) * 60 + int(window.start[3:])
-        end = int(window.end[:2]) * 60 + int(window.end[3:])
-        if start <= end and start <= minute < end:
-            return True
-        if start > end and (minute >= start or minute < end):
-            return True
-    return False
+def in_windows(now: dt.datetime, windows: list[Window], timezone: str, closed: bool = False) -> bool:
+    """Whether ``now`` falls in one of the local-time ``windows`` (the protocol's rule, :mod:`loa_protocol.windows`:
+    empty = always, ``closed`` = never)."""
+    return wnd.open_at(wnd.decode([(w.start, w.end) for w in windows], closed=closed), now, timezone)
 
 
 @dataclass
@@ -137,6 +131,8 @@ class AgentCore:
     signature_cache: dict[tuple[str, bytes], bool] | None = None
     decode_cache: dict[bytes, Command | ProtocolError] | None = None
     on_change: Callable[[], None] = lambda: None
+    # the server's time of this device's (last) enrolment: commands issued before it are refused (before_enrolment)
+    enrolled_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         self.current: Playing | None = None
@@ -146,10 +142,13 @@ class AgentCore:
         self.manifest: Manifest | None = None
         self.handled_entries: set[str] = set()
         self.acks: list[CommandAck] = []
+        self.manifest_acks: list[ManifestAck] = []
         self.history: list[PlayLogEvent] = []
         self.refusals: dict[str, int] = {}
         self.started_at: dt.datetime | None = None
         self._order = itertools.count(1)
+        self._windows: wnd.Windows | None = None
+        self._windows_of: Manifest | None = None
         if self.state_dir is not None:
             self._load_manifest()
 
@@ -166,7 +165,8 @@ class AgentCore:
             command_id = _command_id_of(payload)
             log.warning("lệnh không hợp lệ trên %s: %s", topic, exc.message)
             if command_id is not None:
-                self._ack(command_id, "refused", now, f"invalid: {exc.message}")
+                # a protocol code; the Vietnamese detail stays in the device's log
+                self._ack(command_id, "refused", now, exc.code)
             return None
         try:
             signature_ok = None
@@ -177,7 +177,8 @@ class AgentCore:
                     if len(self.signature_cache) > 4096:
                         self.signature_cache.clear()
                     signature_ok = self.signature_cache[key] = signature_is_valid(command, self.public_key)
-            verify_command(command, self.public_key, topic, now, self.guard, signature_ok=signature_ok)
+            verify_command(command, self.public_key, topic, now, self.guard, signature_ok=signature_ok,
+                           enrolled_at=self.enrolled_at)  # fmt: skip
         except CommandRejected as exc:
             self._count(exc.reason)
             log.warning("từ chối lệnh %s trên %s: %s", command.id, topic, exc.message)
@@ -188,7 +189,7 @@ class AgentCore:
 
     def _decode_command(self, payload: bytes) -> Command:
         if self.decode_cache is None:
-            return decode(Command, payload)
+            return decode(Command, payload, max_bytes=MAX_COMMAND_BYTES)
         cached = self.decode_cache.get(payload)
         if isinstance(cached, ProtocolError):
             raise cached
@@ -196,7 +197,7 @@ class AgentCore:
             if len(self.decode_cache) > 4096:
                 self.decode_cache.clear()
             try:
-                cached = self.decode_cache[payload] = decode(Command, payload)
+                cached = self.decode_cache[payload] = decode(Command, payload, max_bytes=MAX_COMMAND_BYTES)
             except ProtocolError as exc:
                 self.decode_cache[payload] = exc
                 raise
@@ -227,6 +228,14 @@ class AgentCore:
             if self.current is None or self.current.item.volume is None:
                 self.player.set_volume(self.volume_for(self.current.item if self.current else None))
             self._ack(command.id, "done", now)
+        elif (
+            action in BOARD_ACTIONS
+        ):  # a board's action (screen, brightness, …): a loudspeaker has none of it
+            self._count("not_supported")
+            log.warning(
+                "từ chối lệnh %s: “%s” là lệnh của bảng tin, cụm loa không thực hiện", command.id, action
+            )
+            self._ack(command.id, "refused", now, "not_supported")
         else:  # reboot and refresh_manifest are carried out by the runtime
             self._ack(command.id, "done", now)
         self.on_change()
@@ -260,7 +269,7 @@ class AgentCore:
         if not item.stream_url_ok():
             self._refuse(item, now, "stream_url_invalid")
             return
-        if item.priority != EMERGENCY and not self.window_allows(now):
+        if obeys_windows(item.priority) and not self.window_allows(now):
             self._refuse(item, now, "outside_window")
             return
         self.arrive(item, now)
@@ -417,13 +426,17 @@ class AgentCore:
         if not payload:
             return None  # a cleared retained message
         try:
-            manifest = decode(Manifest, payload)
+            manifest = decode(Manifest, payload, max_bytes=MAX_MANIFEST_BYTES)
             verify_manifest(manifest, self.public_key, self.device_id,
                             self.manifest.version if self.manifest else None)  # fmt: skip
         except (ProtocolError, CommandRejected) as exc:
             reason = exc.code if isinstance(exc, ProtocolError) else exc.reason
             self._count(f"manifest_{reason}")
             log.warning("từ chối lịch phát: %s", exc)
+            # tell the server (protocol.md §6): a ManifestAck on the ack topic
+            self.manifest_acks.append(ManifestAck(device_id=self.device_id, manifest_version=_version_of(payload),
+                                                  reason=reason, at=now))  # fmt: skip
+            self.on_change()
             return None
         if self.manifest is not None and manifest.version == self.manifest.version:
             return self.manifest
@@ -448,9 +461,14 @@ class AgentCore:
                 log.error("lịch phát lưu trên máy không dùng được: %s", exc)
 
     def window_allows(self, now: dt.datetime) -> bool:
+        """Whether the manifest's windows are open at ``now`` (no manifest yet: no restriction)."""
         if self.manifest is None:
             return True
-        return in_windows(now, self.manifest.windows, self.manifest.timezone)
+        manifest = self.manifest
+        if self._windows_of is not manifest:
+            self._windows = wnd.decode([(w.start, w.end) for w in manifest.windows], closed=manifest.closed)
+            self._windows_of = manifest
+        return wnd.open_at(self._windows, now, manifest.timezone)
 
     def media_wanted(
         self, now: dt.datetime, horizon: dt.timedelta = dt.timedelta(hours=48)
@@ -488,8 +506,7 @@ class AgentCore:
             if not item.stream_url_ok():
                 self._refuse(item, now, "stream_url_invalid")
                 continue
-            if item.priority != EMERGENCY and not in_windows(entry.start, self.manifest.windows,
-                                                             self.manifest.timezone):  # fmt: skip
+            if obeys_windows(item.priority) and not self.window_allows(entry.start):
                 self._refuse(item, now, "outside_window")
                 continue
             if item.offset_s >= item.duration_s:
@@ -540,6 +557,12 @@ class AgentCore:
         else:
             state = "paused" if current.paused_at is not None else "playing"
         volume = self.volume_for(current.item if current is not None else None)
+        if current is not None:
+            applied = self.player.applied_volume()
+            if applied is not None:
+                volume = (
+                    applied  # what is really coming out (a player may apply a change only from the next item)
+                )
         return Status(
             device_id=self.device_id,
             ts=now,
@@ -555,6 +578,10 @@ class AgentCore:
 
     def take_acks(self) -> list[CommandAck]:
         acks, self.acks = self.acks, []
+        return acks
+
+    def take_manifest_acks(self) -> list[ManifestAck]:
+        acks, self.manifest_acks = self.manifest_acks, []
         return acks
 
     def _ack(
@@ -602,3 +629,12 @@ def _command_id_of(payload: bytes) -> uuid.UUID | None:
         return uuid.UUID(str(data["id"])) if isinstance(data, dict) else None
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _version_of(payload: bytes) -> int | None:
+    try:
+        data = json.loads(payload)
+        version = data.get("version") if isinstance(data, dict) else None
+    except (ValueError, TypeError):
+        return None
+    return version if isinstance(version, int) and not isinstance(version, bool) and version >= 1 else None

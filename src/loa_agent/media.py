@@ -1,4 +1,8 @@
-"""The media cache: files are fetched over HTTPS and stored by their sha256, verified before they are kept."""
+"""The media cache: files are fetched over HTTPS and stored by their sha256, verified before they are kept.
+
+Media that is not public (anything but a published bulletin's) is served to a device only with its own MQTT
+credentials as HTTP Basic auth; the runtime passes them (``auth``) for URLs of its own server and never to other
+hosts (docs/protocol.md, "Media")."""
 
 from __future__ import annotations
 
@@ -27,8 +31,9 @@ class MediaFetcher(Protocol):
         """The cached file of ``sha256``, or ``None``; never touches the network."""
         ...
 
-    def fetch(self, url: str, sha256: str) -> Path:
-        """The cached file, downloading it first if needed. Raises :class:`MediaError`."""
+    def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
+        """The cached file, downloading it first if needed (with ``auth`` as HTTP Basic credentials).
+        Raises :class:`MediaError`."""
         ...
 
 
@@ -44,7 +49,7 @@ class MediaCache:
         path = self.directory / sha256
         return path if path.is_file() else None
 
-    def fetch(self, url: str, sha256: str) -> Path:
+    def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
         cached = self.cached_path(sha256)
         if cached is not None:
             return cached
@@ -52,7 +57,12 @@ class MediaCache:
         digest = hashlib.sha256()
         size = 0
         try:
-            with os.fdopen(fd, "wb") as fh, self.client.stream("GET", url) as response:
+            with os.fdopen(fd, "wb") as fh, self.client.stream("GET", url, auth=auth) as response:
+                if response.status_code in (401, 403):
+                    raise MediaError(
+                        "media_forbidden",
+                        f"Máy chủ từ chối tải tệp âm thanh: HTTP {response.status_code} ({url}).",
+                    )
                 if response.status_code != 200:
                     raise MediaError(
                         "download_failed", f"Tải tệp âm thanh thất bại: HTTP {response.status_code} ({url})."
@@ -82,11 +92,17 @@ class MediaCache:
                 os.unlink(tmp)
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url`` (credentials go only to the origin they belong to)."""
+    parts = httpx.URL(url)
+    return parts.scheme, parts.host, parts.port
+
+
 class NullFetcher:
     """For simulation: trusts every url and hash and downloads nothing."""
 
     def cached_path(self, sha256: str) -> Path | None:
         return Path(os.devnull)
 
-    def fetch(self, url: str, sha256: str) -> Path:
+    def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
         return Path(os.devnull)

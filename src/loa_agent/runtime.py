@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import random
 import ssl
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,15 @@ import httpx
 from loa_agent.clock import Clock, SystemClock
 from loa_agent.core import AgentCore
 from loa_agent.media import MediaError, MediaFetcher
-from loa_protocol.messages import MAX_PLAYLOG_EVENTS, CommandAck, EnrolResponse, PlayLogBatch, encode
+from loa_agent.media import origin as media_origin
+from loa_protocol.messages import (
+    MAX_PLAYLOG_EVENTS,
+    CommandAck,
+    EnrolResponse,
+    ManifestAck,
+    PlayLogBatch,
+    encode,
+)
 from loa_protocol.topics import (
     PRESENCE_OFFLINE,
     PRESENCE_ONLINE,
@@ -44,8 +53,12 @@ log = logging.getLogger(__name__)
 class RuntimeOptions:
     heartbeat_s: float = 60.0
     jitter: float = 0.1
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
+    backoff_initial_s: float = 1.0  # manifest poll and play-log upload retries
+    # Broker reconnect: the n-th retry waits reconnect_initial_s · 2^(n-1), capped at backoff_max_s, times a random
+    # factor in [0.5, 1): ≈ 0.1, 0.2, 0.4, 0.8, 1.6 s, then 1–2 s (docs/agent.md). A broker back is used within 2 s,
+    # and 10,000 agents spread their reconnects over a second instead of arriving together.
+    reconnect_initial_s: float = 0.1
+    backoff_max_s: float = 2.0
     keepalive_s: int = 30
     publish_timeout_s: float = 10.0
     ca_file: str | None = None
@@ -54,6 +67,56 @@ class RuntimeOptions:
     manifest_poll_s: float = 900.0  # HTTPS safety net: poll the manifest this often (0 = never)
     manifest_poll_jitter: float = 0.1
     flush_delay_s: float = 0.2  # gather acks and play-log events for a moment before sending them
+
+
+class MqttClient(aiomqtt.Client):
+    """aiomqtt's client, registering paho's socket for reading and writing only while it is still the client's.
+
+    aiomqtt 2.5 takes the descriptor number when paho asks (possibly from the thread that runs ``connect``) and
+    registers it later with ``call_soon_threadsafe``. When the socket is closed in between — a connection attempt
+    that fails or times out, as some do during a 10,000-agent connection storm on a busy machine — the loop
+    registers a closed descriptor (``OSError: [Errno 9] Bad file descriptor`` logged with a traceback), or, if another
+    agent's new socket got the same number meanwhile, watches that socket for this client for good. Here the
+    registration happens only if the socket is still this client's open socket with the same number.
+    """
+
+    def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        fd = sock.fileno()
+
+        def write() -> None:
+            try:
+                client.loop_write()
+            except Exception as exc:  # as aiomqtt: a broken connection ends it
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        def register() -> None:
+            if fd >= 0 and client.socket() is sock and sock.fileno() == fd:
+                self._loop.add_writer(fd, write)
+
+        self._loop.call_soon_threadsafe(register)
+
+    def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
+        fd = sock.fileno()
+
+        def read() -> None:
+            try:
+                while True:
+                    client.loop_read()
+                    # an SSL socket may hold decoded bytes that select/epoll does not see
+                    if hasattr(client._sock, "pending") and client._sock.pending() > 0:
+                        continue
+                    break
+            except Exception as exc:  # as aiomqtt: a broken connection ends it
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        def register() -> None:
+            if fd >= 0 and client.socket() is sock and sock.fileno() == fd:
+                self._loop.add_reader(fd, read)
+            self._misc_task = self._loop.create_task(self._misc_loop())
+
+        self._loop.call_soon_threadsafe(register)
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
@@ -96,7 +159,8 @@ class AgentRuntime:
         self.client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self.connections = 0
-        self.acks_out: deque[CommandAck] = deque()
+        self.connected_at: float | None = None  # wall-clock time (time.time()) of the latest connection
+        self.acks_out: deque[CommandAck | ManifestAck] = deque()
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._stopping = False
@@ -152,10 +216,11 @@ class AgentRuntime:
 
     async def _connection_loop(self) -> None:
         host, port, tls = parse_mqtt_url(self.credentials.mqtt_url)
-        backoff = self.options.backoff_initial_s
+        backoff = self.options.reconnect_initial_s
+        away_since: float | None = None  # one log line when the broker goes away, one when it is back
         while not self._stopping:
             try:
-                async with aiomqtt.Client(
+                async with MqttClient(
                     host,
                     port,
                     username=self.credentials.mqtt_username,
@@ -172,21 +237,34 @@ class AgentRuntime:
                     await client.publish(presence_topic(self.device_id), PRESENCE_ONLINE, qos=1, retain=True)
                     self.client = client
                     self.connections += 1
+                    self.connected_at = time.time()
                     self.connected.set()
                     self._last_status_key = None
                     self._changed()
-                    backoff = self.options.backoff_initial_s
-                    log.info("%s: đã kết nối %s:%s", self.device_id, host, port)
+                    backoff = self.options.reconnect_initial_s
+                    if away_since is None:
+                        log.info("%s: đã kết nối %s:%s", self.device_id, host, port)
+                    else:
+                        log.info(
+                            "%s: đã kết nối lại %s:%s sau %.1f s gián đoạn",
+                            self.device_id,
+                            host,
+                            port,
+                            time.monotonic() - away_since,
+                        )
+                        away_since = None
                     async for message in client.messages:
                         await self._handle(str(message.topic), _payload_bytes(message.payload))
             except aiomqtt.MqttError as exc:
-                log.info("%s: mất kết nối MQTT (%s)", self.device_id, exc)
+                if away_since is None:
+                    away_since = time.monotonic()
+                    log.info("%s: mất kết nối MQTT (%s); tự kết nối lại", self.device_id, exc)
             finally:
                 self.connected.clear()
                 self.client = None
             if self._stopping:
                 return
-            delay = backoff * self.rng.uniform(0.8, 1.2)
+            delay = min(backoff, self.options.backoff_max_s) * self.rng.uniform(0.5, 1.0)
             backoff = min(backoff * 2, self.options.backoff_max_s)
             await asyncio.sleep(delay)
 
@@ -232,7 +310,9 @@ class AgentRuntime:
     async def _fetch_then_play(self, command: Any) -> None:
         params = command.play_params()
         try:
-            path = await asyncio.to_thread(self.fetcher.fetch, params.media_url, params.sha256)
+            path = await asyncio.to_thread(
+                self.fetcher.fetch, params.media_url, params.sha256, self.media_auth(params.media_url)
+            )
         except MediaError as exc:
             self.core.fail(command, self.clock.now(), exc.code)
             return
@@ -248,9 +328,26 @@ class AgentRuntime:
             if entry.sha256 is None:
                 continue
             try:
-                await asyncio.to_thread(self.fetcher.fetch, entry.media_url, entry.sha256)
+                await asyncio.to_thread(
+                    self.fetcher.fetch, entry.media_url, entry.sha256, self.media_auth(entry.media_url)
+                )
             except MediaError as exc:
                 log.warning("%s: không tải trước được %s: %s", self.device_id, entry.item_id, exc.message)
+
+    def media_auth(self, url: str) -> tuple[str, str] | None:
+        """The device's credentials for a media URL of its own server (the origin of ``media_base_url`` or
+        ``manifest_url``), never for another host."""
+        try:
+            wanted = media_origin(url)
+            ours = {
+                media_origin(self.credentials.media_base_url),
+                media_origin(self.credentials.manifest_url),
+            }
+        except Exception:  # an unparsable URL gets no credentials
+            return None
+        if wanted not in ours:
+            return None
+        return (self.credentials.mqtt_username, self.credentials.mqtt_password)
 
     async def poll_manifest(self) -> bool:
         """Fetch the manifest over HTTPS (the safety net when the retained MQTT message is missed), with the
@@ -350,6 +447,7 @@ class AgentRuntime:
                 await self.flush_gate()
             self._flush.clear()
             self.acks_out.extend(self.core.take_acks())
+            self.acks_out.extend(self.core.take_manifest_acks())
             await self.connected.wait()
             client = self.client
             if client is None:

@@ -17,11 +17,18 @@ command is still reaching the other agents of the process (every subscribed agen
 ``group_hold_s``); each agent's start instant is still taken when it starts, and each still verifies, decides by
 its own ladder and publishes its own ack and play logs. After the agents have connected, the objects of the
 simulation are moved out of the garbage collector's way (``gc.freeze``), so collections stay short.
+
+Every agent holds one socket, so a process needs more descriptors than the usual soft limit of 1,024: the simulator
+raises its soft ``RLIMIT_NOFILE`` to the hard limit before it connects anything (:func:`raise_open_file_limit`), and
+refuses at once, with the numbers, when even the hard limit is too low (instead of agents failing to connect with
+``EMFILE`` one by one). MQTT sockets are watched by the asyncio loop's epoll selector, not ``select()``, so
+descriptor numbers above 1,024 are fine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import gc
 import json
@@ -47,6 +54,34 @@ from loa_protocol.topics import group_unit_codes
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# descriptors a simulator process needs besides one socket per agent (Python, the loop, logs, HTTP fetches)
+FD_MARGIN = 256
+
+
+def raise_open_file_limit(needed: int = 0) -> int:
+    """Raise this process's soft limit of open files to its hard limit (never lower it) and return the new soft
+    limit; with ``needed``, raise :class:`OSError` when even the hard limit is below it. Processes started after
+    this call (a benchmark's Mosquitto) inherit the raised limit."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX: nothing to raise
+        return needed
+    infinity = resource.RLIM_INFINITY
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != infinity:
+        target = hard if hard != infinity else max(soft, needed)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft == infinity:
+        return max(needed, 1 << 20)
+    if soft < needed:
+        raise OSError(
+            f"Tiến trình chỉ được mở {soft} tệp/kết nối (ulimit -n), cần {needed}: hãy nâng giới hạn cứng "
+            "(ulimit -Hn, LimitNOFILE của systemd) hoặc chia thiết bị cho nhiều tiến trình."
+        )
+    return int(soft)
+
 
 @dataclass
 class SimulatedDevice:
@@ -64,6 +99,10 @@ class SimulatedDevice:
 class Simulator:
     credentials: Iterable[EnrolResponse | dict[str, Any]]
     media_fetcher: MediaFetcher = field(default_factory=NullFetcher)
+    # one fetcher per device (its own cache), instead of the shared ``media_fetcher``: device id -> fetcher
+    media_fetchers: Callable[[str], MediaFetcher] | None = None
+    # threads of the loop's default executor, where downloads run (0: asyncio's default, min(32, CPUs + 4))
+    fetch_threads: int = 0
     clock: Clock = field(default_factory=SystemClock)
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
     seed: int = 0
@@ -103,7 +142,7 @@ class Simulator:
             else:
                 store, guard, directory = MemoryPlayLogStore(), ReplayGuard(), None
             player = NullPlayer(keep=self.keep_history)
-            fetcher = self.media_fetcher
+            fetcher = self.media_fetchers(creds.device_id) if self.media_fetchers else self.media_fetcher
             core = AgentCore(
                 device_id=creds.device_id,
                 public_key=creds.server_public_key,
@@ -183,10 +222,17 @@ class Simulator:
     def start(self, wait_connected: float | None = 30.0) -> Simulator:
         """Start every agent (connections are paced at ``connect_rate`` per second); with ``wait_connected``,
         wait up to that many seconds for all of them to be connected."""
+        raise_open_file_limit(len(self.devices) + FD_MARGIN)
         ready = threading.Event()
 
         def main() -> None:
             loop = asyncio.new_event_loop()
+            if self.fetch_threads > 0:
+                loop.set_default_executor(
+                    concurrent.futures.ThreadPoolExecutor(
+                        self.fetch_threads, thread_name_prefix="loa-sim-fetch"
+                    )
+                )
             self._loop = loop
             asyncio.set_event_loop(loop)
             ready.set()
@@ -197,7 +243,10 @@ class Simulator:
         self._thread = threading.Thread(target=main, name="loa-simulator", daemon=True)
         self._thread.start()
         ready.wait()
-        self.call(self._start_all())
+        # starting is paced (connect_rate) and shares the loop with the agents already connecting: on a busy
+        # machine that takes longer than a plain call's 30 s, so it is bounded by the connection wait instead
+        pacing = len(self.devices) / self.connect_rate if self.connect_rate > 0 else 0.0
+        self.call(self._start_all(), timeout=max(30.0, wait_connected or 0.0) + pacing)
         if wait_connected:
             self.wait_for(lambda: self.connected_count() == len(self.devices), wait_connected,
                           "không phải mọi thiết bị mô phỏng đều kết nối được")  # fmt: skip

@@ -157,3 +157,30 @@ def test_invalid_payloads_do_not_stop_the_agent(server: Any, fleet: Simulator) -
     fleet.wait_for(lambda: any(a.command_id == command.id and a.status == "done" for a in acks(server)), 20)
     assert fleet.devices[A1].core.volume == 35
     assert fleet.refusals().get("invalid", 0) >= 8
+
+
+def test_a_refused_manifest_is_reported_on_the_ack_topic(server: Any, fleet: Simulator) -> None:
+    """protocol.md §6: a forged (or foreign) retained manifest is ignored and reported as a ManifestAck."""
+    from loa_protocol.messages import Manifest, ManifestAck
+    from loa_protocol.signing import generate_keypair
+    from loa_protocol.topics import manifest_topic
+
+    now = dt.datetime.now(dt.UTC)
+    attacker_key, _ = generate_keypair()
+    manifest = Manifest(device_id=A1, version=7, generated_at=now, valid_from=now,
+                        valid_until=now + dt.timedelta(hours=48))  # fmt: skip
+    server.publish(manifest_topic(A1), encode(sign(manifest, attacker_key)), retain=True)
+    foreign = manifest.model_copy(update={"device_id": B1, "version": 8})
+    server.publish(manifest_topic(A1), encode(sign(foreign, server.private_key)), retain=True)
+
+    def reports() -> list[tuple[str, str | None, int | None]]:
+        return [
+            (m.device_id, m.reason, m.manifest_version)
+            for _, payload in server.received("ack")
+            if b'"manifest_version"' in payload
+            for m in [decode(ManifestAck, payload)]
+        ]
+
+    fleet.wait_for(lambda: len(reports()) >= 2, 10, str(reports()))
+    assert reports() == [(A1, "bad_signature", 7), (A1, "wrong_device", 8)]
+    server.publish(manifest_topic(A1), b"", retain=True)  # clear the retained message for later tests

@@ -47,9 +47,12 @@ class EnrolServer:
                     or request.code != "K7Q2-M9XD"
                     or len(outer.requests) > 1
                 ):
-                    payload = {
-                        "code": "enrolment_code_invalid",
-                        "message": "Mã đăng ký không đúng hoặc đã dùng.",
+                    payload = {  # the API's one error format (src/loa/api/errors.py)
+                        "error": {
+                            "code": "enrolment_code_invalid",
+                            "message": "Mã đăng ký không đúng hoặc đã dùng.",
+                            "details": [],
+                        }
                     }
                     self._send(400, json.dumps(payload, ensure_ascii=False).encode())
                     return
@@ -103,7 +106,39 @@ def test_enrol_stores_credentials_privately_and_refuses_a_spent_code(
     again = agent("enrol", "--server", enrol_server.url, "--code", "K7Q2-M9XD", "--state-dir", str(tmp_path / "x"),
                   "--allow-http")  # fmt: skip
     assert again.returncode == 2
-    assert "[enrolment_code_invalid]" in again.stderr and "Mã đăng ký không đúng hoặc đã dùng" in again.stderr
+    assert again.stderr.strip() == (
+        "Lỗi [enrolment_code_invalid]: Máy chủ từ chối đăng ký (HTTP 400): Mã đăng ký không đúng hoặc đã dùng."
+    )
+
+
+def test_enrol_reads_the_consoles_qr_link(enrol_server: EnrolServer, tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    link = f"loa://enrol?server={quote(enrol_server.url, safe='')}&code=K7Q2-M9XD"
+    result = agent("enrol", "--qr", link, "--state-dir", str(tmp_path / "s"), "--allow-http")
+    assert result.returncode == 0, result.stderr
+    assert DEVICE in result.stdout and enrol_server.requests[0].code == "K7Q2-M9XD"
+    for bad in (
+        "loa://enrol?code=K7Q2-M9XD",  # no server
+        f"loa://other?server={quote(enrol_server.url, safe='')}&code=K7Q2-M9XD",
+        f"https://enrol?server={quote(enrol_server.url, safe='')}&code=K7Q2-M9XD",
+        "loa://enrol?server=ftp%3A%2F%2Fx&code=K7Q2-M9XD",
+        f"loa://enrol?server={quote(enrol_server.url, safe='')}&code=",
+    ):
+        result = agent("enrol", "--qr", bad, "--state-dir", str(tmp_path / "x"), "--allow-http")
+        assert result.returncode == 2 and "[bad_link]" in result.stderr, (bad, result.stderr)
+    both = agent("enrol", "--qr", link, "--code", "K7Q2-M9XD", "--state-dir", str(tmp_path / "y"))
+    assert both.returncode == 2 and "[invalid]" in both.stderr
+    assert len(enrol_server.requests) == 1  # no bad link reached the server
+
+
+def test_parse_enrol_link_decodes_the_server_address() -> None:
+    from loa_agent.enrol import parse_enrol_link
+
+    assert parse_enrol_link("loa://enrol?server=https%3A%2F%2Floa.tinh.gov.vn%3A8443%2Fx&code=K7Q2-M9XD") == (
+        "https://loa.tinh.gov.vn:8443/x",
+        "K7Q2-M9XD",
+    )
 
 
 def test_enrol_requires_https_and_run_requires_enrolment(tmp_path: Path) -> None:

@@ -87,6 +87,9 @@ def test_live_from_a_higher_level_wins() -> None:
     assert decide(LIVE, LIVE, arriving_level=1, playing_level=2) is Decision.PREEMPT
     assert decide(LIVE, LIVE, arriving_level=2, playing_level=1) is Decision.REFUSE
     assert decide(LIVE, LIVE, arriving_level=3, playing_level=None) is Decision.PREEMPT
+    # neither side knows its level: the one on air keeps it (found by mutation testing: 99 against 100 passed)
+    assert decide(LIVE, LIVE) is Decision.REFUSE
+    assert decide(LIVE, LIVE, arriving_level=None, playing_level=3) is Decision.REFUSE
     core = make_core()
     core.arrive(item("commune-live", LIVE, level=2), T0)
     core.arrive(item("province-live", LIVE, level=1), T0 + dt.timedelta(seconds=5))
