@@ -40,6 +40,7 @@ class Config:
     allowed_hosts: list[str]
     debug: bool
     public_url: str
+    trusted_proxies: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +105,13 @@ def load(env: dict[str, str] | None = None) -> Config:
     allowed_hosts = [h.strip() for h in hosts_raw.split(",") if h.strip()]
     debug = _bool(env.get("LOA_DEBUG"))
     public_url = env.get("LOA_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"
+    proxies_raw = env.get("LOA_TRUSTED_PROXIES", "").strip() or "0"
+    trusted_proxies = int(proxies_raw) if proxies_raw.isdigit() else -1
+    if not 0 <= trusted_proxies <= 5:
+        problems.append(
+            f"LOA_TRUSTED_PROXIES={proxies_raw!r} không hợp lệ: số reverse proxy đứng trước Loa (0–5)."
+        )
+        trusted_proxies = 0
 
     secret_key = env.get("LOA_SECRET_KEY", "").strip()
     if production:
@@ -146,5 +154,6 @@ def load(env: dict[str, str] | None = None) -> Config:
         allowed_hosts=allowed_hosts,
         debug=debug,
         public_url=public_url.rstrip("/"),
+        trusted_proxies=trusted_proxies,
         problems=problems,
     )

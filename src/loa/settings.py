@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,11 @@ INSTALLED_APPS = [
     "loa.fleet",
     "loa.gateway",
     "loa.broadcast",
+    "loa.analytics",
+    "loa.signage",
+    "loa.citizen",
+    "loa.citizen.polls",
+    "loa.alerts",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "loa.console.refusals.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "loa.urls"
@@ -120,15 +127,22 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "console:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Login throttling and lockout (django-axes): 5 failures per account and address lock it for 15 minutes.
+# Login throttling and lockout (django-axes): 5 failures per account and address lock it for 15 minutes, and
+# LOA_LOGIN_USER_FAILURE_LIMIT failures per account from any addresses lock it too (loa.accounts.lockout).
+# The client address comes from X-Forwarded-For only behind LOA_TRUSTED_PROXIES trusted proxies.
+LOA_TRUSTED_PROXIES = CONFIG.trusted_proxies
+LOA_LOGIN_USER_FAILURE_LIMIT = 20
+AXES_HANDLER = "loa.accounts.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "loa.accounts.lockout.axes_client_address"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A locked request is refused by the backend itself (so either lockout flags it) and does not extend the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "loa.accounts.views.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-AXES_IPWARE_PROXY_COUNT = 0
 
 OTP_TOTP_ISSUER = "Loa"
 
@@ -170,9 +184,15 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+# Static files come from STATIC_ROOT, which `loa serve` (and the systemd unit) fill with collectstatic, so they have
+# their compressed copies (htmx: 52 kB → 16 kB on a phone's connection); the finders serve the uncompressed
+# source files and are for debugging only (bench/phone_first_load.py, docs/benchmarks.md).
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads, speech and audio processing are refused as 'storage_full' (507) unless this much stays free on the media
+# store's file system (loa.media.storage).
+LOA_MEDIA_MIN_FREE_BYTES = int(os.environ.get("LOA_MEDIA_MIN_FREE_BYTES") or 512 * 1024 * 1024)
 # Uploads are streamed to a temporary file and cut off past LOA_MEDIA_MAX_BYTES (loa.media.uploads).
 FILE_UPLOAD_HANDLERS = [
     "loa.media.uploads.CappedUploadHandler",

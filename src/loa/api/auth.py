@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
 
 from loa.accounts.models import ApiToken
+from loa.accounts.services import check_token_second_factor
 
 
 class TokenAuth(HttpBearer):
@@ -18,6 +19,7 @@ class TokenAuth(HttpBearer):
         api_token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(token)).first()
         if api_token is None or not api_token.is_usable or not api_token.user.is_active:
             return None
+        check_token_second_factor(api_token.user)  # 403 with a message, like the console's 2FA redirect
         now = timezone.now()
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)

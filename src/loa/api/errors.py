@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from loa.accounts.access import AccessDenied, UnitNotFound
 from loa.errors import Refusal
 
 logger = logging.getLogger(__name__)
@@ -160,8 +159,8 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(Refusal)
     def _refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
-        # A domain refusal no endpoint translated itself: still a 4xx in the one format, never a 500.
-        return _error(api, request, exc.status, exc.code, exc.message, getattr(exc, "details", None))
+        # Every refusal (domain, guardrail, access) is answered here, in the one format; endpoints let them pass.
+        return _error(api, request, exc.status, exc.code, exc.message, exc.error_details())
 
     @api.exception_handler(ApiError)
     def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -190,14 +189,6 @@ def install(api: NinjaAPI) -> None:
         return _error(
             api, request, 401, "not_authenticated", "Chưa đăng nhập hoặc mã truy cập không hợp lệ/đã hết hạn."
         )
-
-    @api.exception_handler(AccessDenied)
-    def _denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
-        return _error(api, request, 403, "permission_denied", exc.message)
-
-    @api.exception_handler(UnitNotFound)
-    def _unit_not_found(request: HttpRequest, exc: UnitNotFound) -> HttpResponse:
-        return _error(api, request, 404, "unit_not_found", exc.message)
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from loa.accounts.lockout import client_address
+from loa.audit.actions import check_registered
 from loa.audit.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -42,9 +44,11 @@ def entry_hash(entry: AuditEntry) -> str:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address by the same rule as the sign-in lockout (LOA_TRUSTED_PROXIES), not the proxy's."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = client_address(request)
+    return None if address == "?" else address
 
 
 def record(
@@ -61,8 +65,10 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the audit log, chained to the previous one.
 
-    Call it inside the transaction of the change it records: both commit, or neither does.
+    Call it inside the transaction of the change it records: both commit, or neither does. ``action`` must be
+    declared in :mod:`loa.audit.actions` (an unknown name raises :class:`~loa.audit.actions.UnknownAuditAction`).
     """
+    check_registered(action)
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     if obj is not None:

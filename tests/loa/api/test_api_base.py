@@ -21,16 +21,32 @@ def bearer(key: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
-def test_openapi_schema_is_served(db: Any) -> None:
+def test_openapi_schema_and_docs_are_for_signed_in_users_only(
+    tree: dict[str, Unit],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+    token_for: Callable[..., str],
+) -> None:
+    """Issue 20, item 9: an outsider gets neither the schema nor the docs page."""
     r = Client().get("/api/v1/openapi.json")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "not_authenticated"
+    r = Client().get("/api/v1/docs")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+    assert Client(HTTP_AUTHORIZATION="Bearer loa_sai").get("/api/v1/openapi.json").status_code == 401
+    viewer = make_user("nguoi.xem", Role.VIEWER, tree["a"])
+    assert client_for(viewer).get("/api/v1/docs").status_code == 200
+    assert bearer(token_for(viewer)).get("/api/v1/openapi.json").status_code == 200
+    r = client_for(viewer).get("/api/v1/openapi.json")
     assert r.status_code == 200
     schema = r.json()
     assert schema["info"]["title"] == "Loa API"
     assert "/api/v1/units" in schema["paths"] and "/api/v1/accounts/tokens" in schema["paths"]
 
 
-def test_interactive_docs_work_offline(db: Any) -> None:
-    page = Client().get("/api/v1/docs").content.decode()
+def test_interactive_docs_work_offline(
+    tree: dict[str, Unit], make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    page = client_for(make_user("nguoi.xem", Role.VIEWER, tree["a"])).get("/api/v1/docs").content.decode()
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources, "the docs page loads its assets"
     assert all(s.startswith("/") and not s.startswith("//") for s in sources), sources

@@ -23,7 +23,7 @@ def verify_cmd() -> str:
 @pytest.fixture
 def entries(tree: dict[str, Unit]) -> list[AuditEntry]:
     return [
-        record("test.event", unit=tree["a"], message=f"sự kiện {i}", data={"i": i, "tên": "Hà Tu"})
+        record("settings.changed", unit=tree["a"], message=f"sự kiện {i}", data={"i": i, "tên": "Hà Tu"})
         for i in range(5)
     ]
 
