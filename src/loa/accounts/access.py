@@ -15,26 +15,36 @@ from django.db.models import Q
 from django.http import Http404
 
 from loa.accounts.roles import ROLE_ACTIONS, VIEW, Role
+from loa.accounts.system import SystemActor
+from loa.errors import Refusal
 from loa.units.models import Unit, UnitQuerySet
 
 if TYPE_CHECKING:
     from loa.accounts.models import ApiToken
 
 
-class AccessDenied(PermissionDenied):
-    """The user may see the object but may not do this action."""
+class AccessDenied(Refusal, PermissionDenied):
+    """The user may see the object but may not do this action: 403 (Django's PermissionDenied for the console)."""
 
-    def __init__(self, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:
-        super().__init__(message)
-        self.message = message
+    status = 403
 
-
-class UnitNotFound(Http404):
     def __init__(
-        self, message: str = "Không tìm thấy đơn vị, hoặc đơn vị nằm ngoài phạm vi của bạn."
+        self, message: str = "Bạn không có quyền thực hiện thao tác này.", code: str = "permission_denied"
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(code, message)
+
+
+class UnitNotFound(Refusal, Http404):
+    """The unit (or an object of it) does not exist or is outside the user's scope: 404 (Django's Http404)."""
+
+    status = 404
+
+    def __init__(
+        self,
+        message: str = "Không tìm thấy đơn vị, hoặc đơn vị nằm ngoài phạm vi của bạn.",
+        code: str = "unit_not_found",
+    ) -> None:
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,10 @@ class Grant:
 
 
 def grants(user: Any) -> list[Grant]:
-    """The user's role assignments, read once per request and cached on the user object."""
+    """The user's role assignments, read once per request and cached on the user object. The system actor
+    (:data:`loa.accounts.system.SYSTEM`, background jobs) holds the system-wide grant."""
+    if isinstance(user, SystemActor):
+        return [Grant(role=Role.SYSTEM_ADMIN, path=None)]
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_loa_grants", None)
@@ -125,3 +138,28 @@ def access_anywhere(user: Any, action: str, token: ApiToken | None = None) -> No
 
 def is_system_admin(user: Any) -> bool:
     return any(g.path is None for g in grants(user))
+
+
+def access_role_grant(
+    user: Any, grantee: Any, role: str, unit: Unit | None, token: ApiToken | None = None
+) -> Any:
+    """May ``user`` give ``grantee`` the role ``role`` on ``unit``? Returns the unit the role will apply to (None:
+    the whole system) or refuses: the system-admin role only by a system admin, any other role with ``user.manage``
+    on the unit, and nobody grants a role to themselves."""
+    if role == Role.SYSTEM_ADMIN:
+        access_system(user, "user.manage", token)
+        unit = None
+    elif unit is not None:
+        access_unit(user, unit, "user.manage", token)
+    if getattr(user, "pk", None) is not None and getattr(user, "pk", None) == getattr(grantee, "pk", None):
+        raise Refusal("self_grant", "Không thể tự gán vai trò cho chính mình.", 400)
+    return unit
+
+
+def access_role_revoke(user: Any, assignment: Any, token: ApiToken | None = None) -> Any:
+    """The role assignment, if ``user`` may revoke it (as :func:`access_role_grant` for giving it)."""
+    if assignment.role == Role.SYSTEM_ADMIN:
+        access_system(user, "user.manage", token)
+    else:
+        access_unit(user, assignment.unit, "user.manage", token)
+    return assignment

@@ -11,7 +11,14 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from loa.accounts import services
-from loa.accounts.access import access_anywhere, access_unit_code, can, is_system_admin
+from loa.accounts.access import (
+    access_anywhere,
+    access_role_grant,
+    access_role_revoke,
+    access_unit_code,
+    can,
+    is_system_admin,
+)
 from loa.accounts.models import ApiToken, RoleAssignment
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
@@ -102,10 +109,6 @@ def _token_out(t: ApiToken) -> dict[str, Any]:
     }
 
 
-def _account_error(exc: services.AccountError) -> ApiError:
-    return ApiError(400, exc.code, exc.message)
-
-
 @router.get("/me", response={200: UserOut, **ERROR_RESPONSES}, summary="Người dùng hiện tại và vai trò")
 def me(request: HttpRequest) -> Any:
     return _user_out(request.user, request.user, token_of(request))
@@ -124,17 +127,13 @@ def list_users(request: HttpRequest) -> Any:
 @router.post("/users", response={201: NewUserOut, **ERROR_RESPONSES}, summary="Tạo người dùng (kèm vai trò)")
 def create_user(request: HttpRequest, payload: UserIn, role: str, unit_code: str) -> Any:
     unit = access_unit_code(request.user, unit_code, "user.manage", token_of(request))
-    try:
-        services.check_role(role)
-        with transaction.atomic():  # a refused role leaves no account without one behind
-            user, password = services.do_create_user(
-                payload.username, payload.full_name, email=payload.email, actor=request.user, request=request
-            )
-            services.do_assign_role(
-                user, role, unit, actor=request.user, request=request, token=token_of(request)
-            )
-    except services.AccountError as exc:
-        raise _account_error(exc) from exc
+    services.check_role(role)
+    with transaction.atomic():  # a refused role leaves no account without one behind
+        user, password = services.do_create_user(
+            payload.username, payload.full_name, email=payload.email, actor=request.user, request=request
+        )
+        unit = access_role_grant(request.user, user, role, unit, token_of(request))
+        services.do_assign_role(user, role, unit, actor=request.user, request=request)
     return Status(
         201, {"user": _user_out(user, request.user, token_of(request)), "one_time_password": password}
     )
@@ -146,12 +145,8 @@ def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Any:
     unit = None
     if payload.unit_code:
         unit = access_unit_code(request.user, payload.unit_code, "user.manage", token_of(request))
-    try:
-        a = services.do_assign_role(
-            user, payload.role, unit, actor=request.user, request=request, token=token_of(request)
-        )
-    except services.AccountError as exc:
-        raise _account_error(exc) from exc
+    unit = access_role_grant(request.user, user, payload.role, unit, token_of(request))
+    a = services.do_assign_role(user, payload.role, unit, actor=request.user, request=request)
     return Status(201, {"id": a.pk, "role": a.role, "unit_code": a.unit.code if a.unit else None})
 
 
@@ -160,7 +155,8 @@ def revoke_role(request: HttpRequest, assignment_id: int) -> Any:
     assignment = get_object_or_404(RoleAssignment.objects.select_related("unit", "user"), pk=assignment_id)
     if assignment.unit is None and not is_system_admin(request.user):
         raise ApiError(404, "not_found", "Không tìm thấy đối tượng yêu cầu.")
-    services.do_revoke_role(assignment, actor=request.user, request=request, token=token_of(request))
+    access_role_revoke(request.user, assignment, token_of(request))
+    services.do_revoke_role(assignment, actor=request.user, request=request)
     return Status(204, None)
 
 
@@ -181,12 +177,9 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
             403, "session_required", "Chỉ tạo được mã truy cập mới từ phiên đăng nhập bảng điều khiển."
         )
     access_anywhere(request.user, "token.manage")
-    try:
-        token, key = services.do_create_token(
-            request.user, payload.name, payload.scopes, payload.expires_at, request=request
-        )
-    except services.AccountError as exc:
-        raise _account_error(exc) from exc
+    token, key = services.do_create_token(
+        request.user, payload.name, payload.scopes, payload.expires_at, request=request
+    )
     return Status(201, {**_token_out(token), "token": key})
 
 

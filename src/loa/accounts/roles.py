@@ -7,6 +7,7 @@ everything. Actions are strings ``<area>.<verb>``; later issues add their own ac
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,37 +26,45 @@ class Role(models.TextChoices):
 TWO_FACTOR_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.PROVINCE_ADMIN, Role.APPROVER})
 
 VIEW = "unit.view"
-ACTIONS: dict[str, str] = {
-    "unit.view": "xem đơn vị và số liệu của đơn vị",
-    "unit.manage_zones": "tạo, sửa, xóa thôn/bản/tổ dân phố",
-    "user.view": "xem người dùng và vai trò",
-    "user.manage": "tạo người dùng, gán và thu hồi vai trò",
-    "audit.view": "xem nhật ký kiểm toán",
-    "settings.manage": "thay đổi cấu hình đơn vị",
-    "token.manage": "tạo và thu hồi mã truy cập API của chính mình",
-    "device.view": "xem cụm loa, trạng thái và nhật ký phát",
-    "device.manage": "đăng ký, sửa và thu hồi cụm loa",
-    "device.control": "gửi lệnh điều khiển tới cụm loa",
-    "bulletin.view": "xem bản tin và hộp thư bản tin đến",
-    "bulletin.edit": "soạn, sửa, gửi duyệt, hủy và chia sẻ bản tin",
-    "bulletin.review": "thẩm định bản tin (bước Ban biên tập)",
-    "bulletin.approve": "duyệt bản tin",
-    "bulletin.publish": "phát hành bản tin đã duyệt",
-    "bulletin.take": "nhận hoặc từ chối bản tin cấp trên gửi xuống",
-    "tts.use": "chuyển văn bản thành giọng nói và nghe thử",
-    "media.view": "nghe và xem thư viện âm thanh, hình ảnh",
-    "media.upload": "tải lên và ghi âm vào thư viện",
-    "schedule.view": "xem chương trình, lịch phát, giới hạn phát và nhật ký phát",
-    "schedule.edit": "soạn chương trình, đặt và hủy lịch phát",
-    "schedule.override": "duyệt lịch phát vượt giới hạn (ghi rõ lý do), đặt giới hạn phát",
-    "broadcast.emergency": "phát và hủy phát khẩn cấp",
+ACTIONS: dict[str, Promise] = {
+    "unit.view": _("xem đơn vị và số liệu của đơn vị"),
+    "unit.manage_zones": _("tạo, sửa, xóa thôn/bản/tổ dân phố"),
+    "user.view": _("xem người dùng và vai trò"),
+    "user.manage": _("tạo người dùng, gán và thu hồi vai trò"),
+    "audit.view": _("xem nhật ký kiểm toán"),
+    "settings.manage": _("thay đổi cấu hình đơn vị"),
+    "token.manage": _("tạo và thu hồi mã truy cập API của chính mình"),
+    "device.view": _("xem cụm loa, trạng thái và nhật ký phát"),
+    "device.manage": _("đăng ký, sửa và thu hồi cụm loa"),
+    "device.control": _("gửi lệnh điều khiển tới cụm loa"),
+    "bulletin.view": _("xem bản tin và hộp thư bản tin đến"),
+    "bulletin.edit": _("soạn, sửa, gửi duyệt, hủy và chia sẻ bản tin"),
+    "bulletin.review": _("thẩm định bản tin (bước Ban biên tập)"),
+    "bulletin.approve": _("duyệt bản tin"),
+    "bulletin.publish": _("phát hành bản tin đã duyệt"),
+    "bulletin.take": _("nhận hoặc từ chối bản tin cấp trên gửi xuống"),
+    "tts.use": _("chuyển văn bản thành giọng nói và nghe thử"),
+    "tts.abbreviations": _("sửa bảng từ viết tắt (cách máy đọc) của đơn vị"),
+    "media.view": _("nghe và xem thư viện âm thanh, hình ảnh"),
+    "media.upload": _("tải lên và ghi âm vào thư viện"),
+    "schedule.view": _("xem chương trình, lịch phát, giới hạn phát và nhật ký phát"),
+    "schedule.edit": _("soạn chương trình, đặt và hủy lịch phát"),
+    "schedule.override": _("duyệt lịch phát vượt giới hạn (ghi rõ lý do), đặt giới hạn phát"),
+    "broadcast.emergency": _("phát và hủy phát khẩn cấp"),
+    "poll.view": _("xem cuộc thăm dò ý kiến và kết quả (kể cả câu trả lời tự do), tải kết quả"),
+    "poll.manage": _("soạn, công bố và đóng cuộc thăm dò ý kiến"),
+    "report.create": _("lập báo cáo định kỳ của đơn vị (xem báo cáo: quyền xem đơn vị)"),
+    "feedback.view": _("xem phản ánh, kiến nghị của người dân (không kèm thông tin liên hệ)"),
+    "feedback.handle": _("tiếp nhận, phân loại, chuyển, trả lời và công khai trả lời phản ánh"),
+    "feedback.personal_data": _("xem số điện thoại, e-mail của người phản ánh (được ghi nhật ký)"),
+    "feedback.manage": _("sửa lĩnh vực, quy tắc chuyển xử lý, mẫu trả lời và lịch ngày nghỉ"),
 }
 
 _ALL = frozenset(ACTIONS)
 _BULLETIN_EDITOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.review", "bulletin.publish"})
 _BULLETIN_APPROVER = frozenset({"bulletin.view", "bulletin.approve", "bulletin.publish"})
 _BULLETIN_OPERATOR = frozenset({"bulletin.view", "bulletin.edit", "bulletin.publish", "bulletin.take"})
-_TTS = frozenset({"tts.use"})
+_TTS = frozenset({"tts.use", "tts.abbreviations"})
 _MEDIA = frozenset({"media.view", "media.upload"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: _ALL,
@@ -82,6 +91,33 @@ for _role, _extra in {
     Role.TECHNICIAN: {"schedule.view"},
     Role.AUDITOR: {"schedule.view"},
     Role.VIEWER: {"schedule.view"},
+}.items():
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | frozenset(_extra)
+
+
+# Citizens' feedback: the commune's operator handles it and may call the citizen back; others of the unit see it.
+for _role, _extra in {
+    Role.EDITOR: {"feedback.view"},
+    Role.APPROVER: {"feedback.view", "feedback.handle"},
+    Role.COMMUNE_OPERATOR: {"feedback.view", "feedback.handle", "feedback.personal_data"},
+    Role.AUDITOR: {"feedback.view"},
+    Role.VIEWER: {"feedback.view"},
+}.items():
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | frozenset(_extra)
+
+
+# Periodic reports (issue 12): the commune's operator and the approvers make them; everyone who sees the unit reads them.
+for _role in (Role.APPROVER, Role.COMMUNE_OPERATOR):
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | frozenset({"report.create"})
+
+
+# Polls (thăm dò ý kiến, issue 10): the commune's operator and the editors run them; everyone of the unit sees them.
+for _role, _extra in {
+    Role.EDITOR: {"poll.view", "poll.manage"},
+    Role.APPROVER: {"poll.view", "poll.manage"},
+    Role.COMMUNE_OPERATOR: {"poll.view", "poll.manage"},
+    Role.AUDITOR: {"poll.view"},
+    Role.VIEWER: {"poll.view"},
 }.items():
     ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | frozenset(_extra)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import segno
@@ -10,18 +11,65 @@ from django.contrib.auth import authenticate, login, logout, update_session_auth
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from loa.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
+from loa.accounts.services import (
+    check_code_already_used,
+    do_change_password,
+    do_confirm_totp,
+    enrolment_device,
+)
 from loa.audit.log import record
 
-RECOVERY_CODES = 10
+OTP_SETUP_KEY = "loa_otp_setup_key"
+# After a wrong code django-otp refuses every code for 1 s, 2 s, 4 s … (doubling per failure in a row). A wait this
+# short is sat out for the user, so the right code typed just after a wrong one is accepted.
+SHORT_THROTTLE_S = 2.0
+
+
+def _throttled_for(device: Any) -> float:
+    """Seconds until ``device`` checks codes again after wrong ones (0 when it does now)."""
+    allowed, info = device.verify_is_allowed()
+    if allowed or not info or info.get("reason") != VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        return 0.0
+    return max(0.0, (info["locked_until"] - timezone.now()).total_seconds())
+
+
+def _sit_out_short_throttle(devices: Any) -> float:
+    """Wait out a short throttle; returns the seconds still to wait (0 when the next code will be checked)."""
+    wait = max((_throttled_for(d) for d in devices), default=0.0)
+    if 0 < wait <= SHORT_THROTTLE_S:
+        time.sleep(wait)
+        wait = max((_throttled_for(d) for d in devices), default=0.0)
+    return wait
+
+
+def _wrong_code_message(wait: float, used: bool = False) -> str:
+    """Say what happened: a wrong code, a right code already used once, or one that came during the wait after
+    wrong ones (not checked)."""
+    if used:
+        return _(
+            "Mã này vừa được dùng để đăng nhập; mỗi mã chỉ dùng được một lần. Chờ ứng dụng xác thực hiện mã "
+            "mới (mã đổi sau mỗi 30 giây) rồi nhập mã mới."
+        )
+    if wait > 0:
+        return _(
+            "Mã vừa nhập không được kiểm tra: sau nhiều lần nhập sai liền nhau, hệ thống chờ %(s)d giây "
+            "trước khi nhận mã mới. Chờ rồi nhập mã đang hiện trên ứng dụng."
+        ) % {"s": max(1, round(wait))}
+    return _(
+        "Mã không đúng. Nhập 6 số đang hiện trên ứng dụng xác thực (mã đổi sau mỗi 30 giây); "
+        "nếu mã đúng mà vẫn bị từ chối, kiểm tra giờ trên điện thoại."
+    )
 
 
 def _next_url(request: HttpRequest, default: str = "console:dashboard") -> str:
@@ -91,11 +139,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user.set_password(form.cleaned_data["new_password1"])
-        user.must_change_password = False
-        user.save(update_fields=["password", "must_change_password"])
+        do_change_password(user, form.cleaned_data["new_password1"], request=request)
         update_session_auth_hash(request, user)
-        record("auth.password_changed", request=request, obj=user, object_type="accounts.user")
         messages.success(request, _("Đã đổi mật khẩu."))
         return redirect(_next_url(request))
     return render(
@@ -117,25 +162,21 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user_has_device(user) and not user.is_verified():
         return redirect("accounts:otp_verify")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Ứng dụng xác thực", confirmed=False)
+    # Showing the page saves nothing (a GET changes no state): the key lives in the session until a code is sent.
+    key = request.session.get(OTP_SETUP_KEY) or random_hex(20)
+    request.session[OTP_SETUP_KEY] = key
+    device = enrolment_device(user, key)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save()
+        wait = _sit_out_short_throttle([device])
+        codes = do_confirm_totp(device, form.cleaned_data["token"], request=request)
+        if codes is not None:
             otp_login(request, device)
-            static, _created = StaticDevice.objects.get_or_create(user=user, name="Mã khôi phục")
-            static.token_set.all().delete()
-            codes = [StaticToken.random_token() for _i in range(RECOVERY_CODES)]
-            for code in codes:
-                static.token_set.create(token=code)
-            record("auth.2fa_enrolled", request=request, obj=user, object_type="accounts.user")
+            request.session.pop(OTP_SETUP_KEY, None)
             return render(
                 request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
             )
-        form.add_error("token", _("Mã không đúng hoặc đã hết hạn. Kiểm tra giờ trên điện thoại rồi thử lại."))
+        form.add_error("token", _wrong_code_message(wait))
     secret = device.bin_key.hex()
     import base64
 
@@ -162,13 +203,16 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:otp_setup")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        totp_devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+        wait = _sit_out_short_throttle(totp_devices)
         device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
             record("auth.2fa_verified", request=request, data={"device": device.__class__.__name__})
             return redirect(_next_url(request))
         record("auth.2fa_failed", request=request)
-        form.add_error("token", _("Mã xác thực không đúng."))
+        used = not wait and check_code_already_used(totp_devices, form.cleaned_data["token"])
+        form.add_error("token", _wrong_code_message(wait, used))
     return render(
         request,
         "accounts/otp_verify.html",
