@@ -30,6 +30,12 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # what to run again when a worker dies under the job (loa.jobs.lease)
+    func = models.CharField(_("hàm"), max_length=200, blank=True)
+    kwargs = models.JSONField(_("tham số"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("số lần chạy"), default=0)
+    worker = models.CharField(_("tiến trình xử lý"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("lần báo sống cuối"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tác vụ nền")

@@ -30,6 +30,12 @@ class Periodic:
 
 PERIODIC: list[Periodic] = [
     Periodic(
+        "loa.jobs.reap",
+        "loa.jobs.lease.reap_dead_jobs",
+        1,
+        "Tác vụ nền: thử lại hoặc kết thúc tác vụ của tiến trình xử lý đã dừng đột ngột",
+    ),
+    Periodic(
         "loa.content.expire_bulletins",
         "loa.jobs.periodic.expire_bulletins",
         1,
@@ -47,13 +53,43 @@ PERIODIC: list[Periodic] = [
         60,
         "Phát thanh: biên dịch lịch phát 48 giờ cho mọi cụm loa (mốc 48 giờ trôi theo thời gian)",
     ),
+    Periodic(
+        "loa.citizen.feedback_sla",
+        "loa.jobs.periodic.feedback_sla",
+        5,
+        "Phản ánh: nhắc hạn xử lý và chuyển phản ánh quá hạn lên đơn vị cấp trên",
+    ),
+    Periodic(
+        "loa.citizen.feedback_retention",
+        "loa.jobs.periodic.feedback_retention",
+        60,
+        "Phản ánh: xoá dữ liệu cá nhân hết thời hạn lưu trữ và liên hệ không được xác minh",
+    ),
+    Periodic(
+        "loa.alerts.requeue",
+        "loa.alerts.push.requeue_stale",
+        1,
+        "Cảnh báo Web Push: gửi cảnh báo khẩn cấp chưa được đưa vào hàng đợi (tiến trình dừng ngay sau khi phát)",
+    ),
+    Periodic(
+        "loa.analytics.rollup",
+        "loa.jobs.periodic.analytics_rollup",
+        15,
+        "Thống kê: tổng hợp số liệu hôm qua, hôm nay và những ngày có nhật ký phát gửi muộn",
+    ),
+    Periodic(
+        "loa.analytics.monthly_reports",
+        "loa.jobs.periodic.analytics_monthly_reports",
+        60,
+        "Thống kê: lập báo cáo tháng trước của các xã có cụm loa và của tỉnh (từ ngày 2), báo cho người phụ trách",
+    ),
 ]
 # Device offline alarms are not here: the gateway raises them in its own loop (loa.gateway.service._periodic),
 # since it is the process that sees the heartbeats.
 
 
 def expire_bulletins() -> dict[str, int]:
-    from loa.content.services import expire_due
+    from loa.content.workflow import expire_due
 
     return {"expired": expire_due()}
 
@@ -69,6 +105,32 @@ def broadcast_compile() -> dict[str, Any]:
 
     r = compile_manifests()
     return {"devices": r.devices, "changed": r.changed, "seconds": round(r.seconds, 3)}
+
+
+def analytics_rollup() -> dict[str, Any]:
+    from loa.analytics.rollup import rollup_recent
+
+    r = rollup_recent()
+    return {"days": r.days, "rows": r.rows, "seconds": round(r.seconds, 3)}
+
+
+def analytics_monthly_reports() -> dict[str, int]:
+    from loa.analytics.reports import do_schedule_monthly_reports
+
+    return do_schedule_monthly_reports()
+
+
+def feedback_sla() -> dict[str, int]:
+    from loa.citizen.feedback_workflow import do_sla_sweep
+
+    r = do_sla_sweep()
+    return {"reminded": r.reminded, "escalated": r.escalated}
+
+
+def feedback_retention() -> dict[str, int]:
+    from loa.citizen.feedback_privacy import run_retention
+
+    return run_retention()
 
 
 def ensure_schedules(**_kwargs: Any) -> int:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q
 from django.http import Http404
 
-from loa.accounts.access import AccessDenied, can, is_system_admin
+from loa.accounts.access import AccessDenied, access_units, can, is_system_admin
+from loa.content.access import visible_bulletins
+from loa.content.models import State
 from loa.media.models import MediaAsset
 
 if TYPE_CHECKING:
@@ -31,9 +33,6 @@ class MediaAssetNotFound(Http404):
 
 
 def _via_published_bulletin(user: Any, asset: MediaAsset, token: ApiToken | None) -> bool:
-    from loa.content.models import State
-    from loa.content.services import visible_bulletins
-
     if token is not None and not token.allows(VIEW):
         return False
     uses = Q(audio_asset=asset) | Q(attachments__asset=asset)
@@ -77,10 +76,6 @@ def access_media_asset_id(
 
 def usable_media_assets(user: Any, token: ApiToken | None = None) -> Any:
     """Audio assets the user may play: their units' library and the audio of published bulletins they see."""
-    from loa.accounts.access import access_units
-    from loa.content.models import State
-    from loa.content.services import visible_bulletins
-
     own = Q(unit__in=access_units(user, VIEW, token))
     if is_system_admin(user) and (token is None or token.allows(VIEW)):
         own |= Q(unit__isnull=True)

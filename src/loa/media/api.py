@@ -147,10 +147,11 @@ _UPLOAD_BODY = {
 }
 
 
-def receive_upload(request: HttpRequest, unit: Any) -> Job:
+def receive_upload(request: HttpRequest, unit: Any, **then: Any) -> Job:
     """Take the ``file`` of a multipart request: save it, check it quickly, queue its processing.
 
-    Shared by the API and the console. Raises :class:`MediaRejected` (nothing kept) on bad input.
+    Shared by the API and the console. Raises :class:`MediaRejected` (nothing kept) on bad input. ``then``:
+    ``task`` and its parameters, for a job that does more with the asset (:func:`services.enqueue_upload`).
     """
     if upload_refused(request):
         check_size(int(setting("LOA_MEDIA_MAX_BYTES")) + 1)  # raises "too_large"
@@ -164,7 +165,7 @@ def receive_upload(request: HttpRequest, unit: Any) -> Job:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return services.enqueue_upload(path, unit=unit, actor=request.user, original_name=name)
+    return services.enqueue_upload(path, unit=unit, actor=request.user, original_name=name, **then)
 
 
 @router.post(
@@ -174,17 +175,13 @@ def receive_upload(request: HttpRequest, unit: Any) -> Job:
     openapi_extra=_UPLOAD_BODY,
 )
 def upload_audio(request: HttpRequest) -> Any:
-    try:
-        unit_code = request.POST.get("unit_code", "")  # parses the body (the upload handler may cut it off)
-        if upload_refused(request):
-            check_size(int(setting("LOA_MEDIA_MAX_BYTES")) + 1)  # raises "too_large"
-        if not unit_code:
-            raise ApiError(422, "unit_code_required", "Thiếu mã đơn vị (unit_code) sở hữu tệp.")
-        unit = access_unit_code(request.user, unit_code, "media.upload", token_of(request))
-        job = receive_upload(request, unit)
-    except MediaRejected as exc:
-        status = 413 if exc.code == "too_large" else 400
-        raise ApiError(status, exc.code, exc.message) from exc
+    unit_code = request.POST.get("unit_code", "")  # parses the body (the upload handler may cut it off)
+    if upload_refused(request):
+        check_size(int(setting("LOA_MEDIA_MAX_BYTES")) + 1)  # raises "too_large" (413)
+    if not unit_code:
+        raise ApiError(422, "unit_code_required", "Thiếu mã đơn vị (unit_code) sở hữu tệp.")
+    unit = access_unit_code(request.user, unit_code, "media.upload", token_of(request))
+    job = receive_upload(request, unit)
     return Status(202, JobOut.of(job))
 
 

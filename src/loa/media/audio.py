@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -45,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "LOA_AUDIO_SAMPLE_RATE": 44100,
     "LOA_AUDIO_BITRATE": "128k",
 }
+
+logger = logging.getLogger(__name__)
 
 WAVEFORM_POINTS = 200
 _WAVEFORM_RATE = 8000  # Hz at which the output is decoded to draw the waveform
@@ -81,7 +84,14 @@ ACCEPTED_HINT = "Hãy chọn tệp MP3, WAV, M4A, OGG hoặc bản ghi âm từ 
 
 
 class MediaRejected(Refusal):
-    """An input the pipeline refuses. ``code`` is for machines, ``message`` (Vietnamese) for the operator."""
+    """An input the pipeline refuses. ``code`` is for machines, ``message`` (Vietnamese) for the operator.
+
+    A file over the size limit answers 413."""
+
+    def __init__(self, code: str, message: str, status: int | None = None, **kwargs: Any) -> None:
+        if status is None and code == "too_large":
+            status = 413
+        super().__init__(code, message, status, **kwargs)
 
 
 def _timeout() -> MediaRejected:
@@ -207,15 +217,21 @@ def _run(
         t.start()
     reported: float | None = None
     try:
-        # Callbacks run here, in the calling thread (a progress callback may write to the database).
+        # Callbacks run here, in the calling thread (a progress callback may write to the database). The end of
+        # stdout (the process exited) is noticed at once by joining its reader: Popen.wait(timeout) polls with
+        # sleeps of up to 50 ms, which each of the emergency's ffmpeg passes paid after ffmpeg had finished.
         while True:
-            try:
-                returncode = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= deadline:
+            threads[1].join(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+            if not threads[1].is_alive() or proc.poll() is not None:  # (or something else holds stdout open)
+                try:
+                    returncode = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    break
+                except subprocess.TimeoutExpired:
                     _kill(proc)
                     raise _timeout() from None
+            if time.monotonic() >= deadline:
+                _kill(proc)
+                raise _timeout() from None
             if on_progress is not None and latest and latest[-1] != reported:
                 reported = latest[-1]
                 on_progress(reported)
@@ -780,6 +796,10 @@ def _processing_deadline(duration_s: float) -> float:
     return time.monotonic() + budget
 
 
+class _LevelNotAsKnown(Exception):
+    """The "known" gain left the output far from the target: process again, measuring the input."""
+
+
 def process_audio(
     src: Path | str,
     store_root: Path | str | None = None,
@@ -788,13 +808,47 @@ def process_audio(
     true_peak_db: float | None = None,
     timeout_s: float | None = None,
     progress: ProgressCallback | None = None,
+    work_name: str | None = None,
+    known_gain_db: float | None = None,
+) -> ProcessedAudio:
+    """See :func:`_process_audio`. With ``known_gain_db``, an output that the gain leaves more than
+    :data:`_KNOWN_GAIN_MISS_LU` from the target (or still off it after the corrections) is processed again the
+    full way (input measured), so a wrong calibration costs time, never loudness."""
+    kwargs: dict[str, Any] = {"target_lufs": target_lufs, "true_peak_db": true_peak_db, "timeout_s": timeout_s,
+                              "progress": progress, "work_name": work_name}  # fmt: skip
+    if known_gain_db is not None:
+        try:
+            return _process_audio(src, store_root, known_gain_db=known_gain_db, **kwargs)
+        except _LevelNotAsKnown:
+            logger.info("Mức âm của nguồn khác mức đã hiệu chuẩn (%.1f dB): đo lại toàn bộ", known_gain_db)
+    return _process_audio(src, store_root, **kwargs)
+
+
+_KNOWN_GAIN_MISS_LU = 2.0
+
+
+def _process_audio(
+    src: Path | str,
+    store_root: Path | str | None = None,
+    *,
+    target_lufs: float | None = None,
+    true_peak_db: float | None = None,
+    timeout_s: float | None = None,
+    progress: ProgressCallback | None = None,
+    work_name: str | None = None,
+    known_gain_db: float | None = None,
 ) -> ProcessedAudio:
     """Validate, normalise (two-pass EBU R128 ``loudnorm``) and transcode ``src`` to mono MP3; store both.
 
     ``store_root`` defaults to ``MEDIA_ROOT/audio``. ``timeout_s`` bounds the whole run (default: settings
     ``LOA_MEDIA_TIMEOUT_S``, else 60 s + half the duration). ``progress(fraction, message)`` is called as the
     work advances. Raises :class:`MediaRejected` for any input it refuses; then nothing is left on disk.
-    The source file itself is never modified or removed.
+    The source file itself is never modified or removed. ``work_name`` names the working folder
+    (``<store>/.tmp/<work_name>``, random by default) so that a job can find it if its process dies.
+
+    ``known_gain_db``: the gain that takes this source to the target through the peak limiter, known beforehand
+    (a speech engine's calibrated output level): the input is not measured (pass 1 and the limiter's gain search
+    are skipped); the produced MP3 is still metered and the gain corrected, as always, when it misses the target.
     """
     src = Path(src)
     store = Path(store_root) if store_root is not None else default_store_root()
@@ -807,7 +861,7 @@ def process_audio(
             progress(max(0.0, min(1.0, fraction)), message)
 
     _check_file(src)
-    work = store / ".tmp" / secrets.token_hex(8)
+    work = store / ".tmp" / (work_name or secrets.token_hex(8))
     work.mkdir(parents=True, exist_ok=False)
     created: list[Path] = []
     try:
@@ -818,19 +872,26 @@ def process_audio(
         info = probe(working, deadline=deadline, decode=False)
         if deadline is None:
             deadline = _processing_deadline(info.duration_s)
-        report(0.05, "Đang đo độ lớn âm thanh")
-        first = _measure(
-            working, info.demuxer, _chain(None, None), deadline=deadline, expected_s=info.duration_s,
-            progress=lambda f: report(0.05 + 0.25 * f, "Đang đo độ lớn âm thanh"),
-        )  # fmt: skip
-        _check_measured(info, first)
-        # Linear gain to the target; a peak limiter only when that gain would break the true-peak ceiling.
         # ``pre`` is what the chain must deliver so that the encoded MP3 lands on ``target``.
         pre = _Target(target.lufs - _ENCODER_LEVEL_DB, target.true_peak - _ENCODER_LEVEL_DB)
-        gain = min(_MAX_GAIN_DB, pre.lufs - first.integrated)
-        ceiling = None if first.true_peak + gain <= pre.true_peak else pre.true_peak - _LIMITER_MARGIN_DB
+        first: _Loudness | None = None
         planned = 0
-        if ceiling is not None:
+        if known_gain_db is not None:
+            # a known level: one encode through the limiter, then the output check below (and its correction)
+            gain, decoded_s = min(_MAX_GAIN_DB, known_gain_db), info.duration_s
+            ceiling: float | None = pre.true_peak - _LIMITER_MARGIN_DB
+        else:
+            report(0.05, "Đang đo độ lớn âm thanh")
+            first = _measure(
+                working, info.demuxer, _chain(None, None), deadline=deadline, expected_s=info.duration_s,
+                progress=lambda f: report(0.05 + 0.25 * f, "Đang đo độ lớn âm thanh"),
+            )  # fmt: skip
+            _check_measured(info, first)
+            decoded_s = first.decoded_s
+            # Linear gain to the target; a peak limiter only when that gain would break the true-peak ceiling.
+            gain = min(_MAX_GAIN_DB, pre.lufs - first.integrated)
+            ceiling = None if first.true_peak + gain <= pre.true_peak else pre.true_peak - _LIMITER_MARGIN_DB
+        if ceiling is not None and first is not None:
             gain, planned = _plan_limited_gain(
                 working, info.demuxer, gain, ceiling, pre, deadline=deadline,
                 progress=_stage(report, 0.3, 0.2, "Đang tính mức chuẩn hóa"),
@@ -842,22 +903,31 @@ def process_audio(
             message = "Đang chuẩn hóa và chuyển sang MP3" if attempt == 0 else "Đang tinh chỉnh độ lớn"
             report(start, message)
             _encode(
-                working, info.demuxer, _chain(gain, ceiling), out_tmp, duration_s=first.decoded_s,
+                working, info.demuxer, _chain(gain, ceiling), out_tmp, duration_s=decoded_s,
                 deadline=deadline, progress=_stage(report, start, span * 0.7, message),
             )  # fmt: skip
             report(start + span * 0.7, "Đang kiểm tra kết quả")
             analysis = _analyse_output(out_tmp, deadline=deadline)
+            if first is None:  # the input was not metered: the same checks on what it decoded to
+                _check_measured(
+                    info, _Loudness(analysis.loudness_lufs, analysis.true_peak_dbtp, analysis.duration_s)
+                )
             points.append((gain, analysis.loudness_lufs))
             over = analysis.true_peak_dbtp - target.true_peak
             if abs(target.lufs - analysis.loudness_lufs) <= _TOLERANCE_LU and over <= 0.1:
                 break
+            if first is None and (
+                attempt == _MAX_ATTEMPTS - 1
+                or abs(target.lufs - analysis.loudness_lufs) > _KNOWN_GAIN_MISS_LU
+            ):
+                raise _LevelNotAsKnown
             if attempt == _MAX_ATTEMPTS - 1:
                 break  # keep the last result: it is the closest the limiter allows
             # The limiter, the encoder's low-pass and inter-sample peaks moved the result: correct the gain.
             if over > 0.1:
                 ceiling = (pre.true_peak - _LIMITER_MARGIN_DB if ceiling is None else ceiling) - over
             gain = _next_gain(points, target.lufs)
-            if ceiling is None and first.true_peak + gain > pre.true_peak:
+            if ceiling is None and first is not None and first.true_peak + gain > pre.true_peak:
                 ceiling = pre.true_peak - _LIMITER_MARGIN_DB
         check_duration(analysis.duration_s)
         if analysis.duration_s < 0.1:
@@ -883,10 +953,10 @@ def process_audio(
             waveform=analysis.waveform,
             input_format=info.format_name,
             input_codec=info.codec,
-            input_loudness_lufs=first.integrated,
-            input_true_peak_dbtp=first.true_peak,
+            input_loudness_lufs=first.integrated if first is not None else None,
+            input_true_peak_dbtp=first.true_peak if first is not None else None,
             gain_db=round(gain, 2),
-            passes=1 + planned + 2 * len(points),
+            passes=(0 if first is None else 1) + planned + 2 * len(points),
             limited=ceiling is not None,
             size_bytes=size,
         )

@@ -1,12 +1,23 @@
-"""Serving stored media: a file response with HTTP Range support (seeking in <audio>, resuming on devices)."""
+"""Serving stored media: a file response with HTTP Range support (seeking in <audio>, resuming on devices).
+
+Under ASGI (``loa serve``) the bytes are streamed by an asynchronous iterator that reads each chunk in a thread, so
+the event loop never blocks on the disk and Django does not have to drain a synchronous iterator (which it warns
+about, once per file, in the server's log); under WSGI (tests, ``runserver``) a plain ``FileResponse``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+
+CHUNK = 64 * 1024
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -31,10 +42,33 @@ class _Window:
         self.fh.close()
 
 
+async def _chunks(source: Any) -> AsyncIterator[bytes]:
+    try:
+        while data := await asyncio.to_thread(source.read, CHUNK):
+            yield data
+    finally:
+        await asyncio.to_thread(source.close)
+
+
+def _stream(request: HttpRequest, source: Any, content_type: str, status: int = 200) -> HttpResponseBase:
+    if isinstance(request, ASGIRequest):
+        return StreamingHttpResponse(_chunks(source), status=status, content_type=content_type)
+    return FileResponse(source, status=status, content_type=content_type)
+
+
 def file_response(
-    request: HttpRequest, path: Path, content_type: str, *, immutable: bool = False, download_name: str = ""
+    request: HttpRequest,
+    path: Path,
+    content_type: str,
+    *,
+    immutable: bool = False,
+    shared: bool = True,
+    download_name: str = "",
 ) -> HttpResponseBase:
-    """Answer with ``path``: whole (200), one byte range (206) or an unsatisfiable range (416)."""
+    """Answer with ``path``: whole (200), one byte range (206) or an unsatisfiable range (416).
+
+    ``immutable``: content-addressed bytes, cached for a year; ``shared`` says whether a shared cache (nginx, a
+    CDN) may keep them (``public``) or only the client that asked (``private``: media not yet published)."""
     size = path.stat().st_size
     header = request.headers.get("Range", "")
     match = _RANGE.match(header.strip()) if header else None
@@ -51,17 +85,17 @@ def file_response(
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
-        response = FileResponse(_Window(path, start, end - start + 1), status=206, content_type=content_type)
+        response = _stream(request, _Window(path, start, end - start + 1), content_type, status=206)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
     else:
-        response = FileResponse(path.open("rb"), content_type=content_type)
+        response = _stream(request, path.open("rb"), content_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     if download_name:
         response["Content-Disposition"] = f'inline; filename="{download_name}"'
     if immutable:  # content-addressed: the bytes behind this URL never change
-        response["Cache-Control"] = "public, max-age=31536000, immutable"
+        response["Cache-Control"] = f"{'public' if shared else 'private'}, max-age=31536000, immutable"
     else:
         response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"

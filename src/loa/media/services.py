@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from loa.audit.log import record
-from loa.media import audio
+from loa.media import audio, storage
 from loa.media.audio import MediaRejected, ProcessedAudio, ProgressCallback
 from loa.media.models import MediaAsset
 from loa.units.models import Unit
@@ -79,14 +79,25 @@ def save_upload(chunks: Any, original_name: str) -> Path:
     """Write an uploaded file (an iterable of byte chunks) to the uploads folder, capped at the size limit."""
     limit = int(audio.setting("LOA_MEDIA_MAX_BYTES"))
     suffix = "".join(c for c in Path(clean_name(original_name)).suffix.lower()[:6] if c.isalnum() or c == ".")
-    path = uploads_dir() / f"{secrets.token_hex(12)}{suffix}"
-    write_capped(chunks, path, limit, lambda total: audio.check_size(total, limit))
+    folder = uploads_dir()
+    storage.check_free_space(folder)
+    path = folder / f"{secrets.token_hex(12)}{suffix}"
+    try:
+        write_capped(chunks, path, limit, lambda total: audio.check_size(total, limit))
+    except OSError as exc:  # the partial file is already gone
+        raise storage.classify(exc, folder) from exc
     try:
         audio.check_size(path.stat().st_size, limit)  # an empty upload is refused here
     except MediaRejected:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+# do_ingest_file's free-space check: the input size times this must fit above LOA_MEDIA_MIN_FREE_BYTES
+SPACE_FACTOR = 2
+# a processing failure while the store had less than this free is a full disk, not a corrupt file
+FULL_MARGIN_BYTES = 256 * 1024
 
 
 def _existing(unit: Unit | None, *, sha256: str = "", original_sha256: str = "") -> MediaAsset | None:
@@ -119,6 +130,8 @@ def do_ingest_file(
     request: Any = None,
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
+    work_name: str | None = None,
+    known_gain_db: float | None = None,
 ) -> MediaAsset:
     """Process an audio file into the library of ``unit`` (``None``: a system asset) and return the asset.
 
@@ -128,13 +141,36 @@ def do_ingest_file(
     """
     path = Path(path)
     name = clean_name(original_name or path.name)
+    size = 0
     if path.is_file():
         known = _existing(unit, original_sha256=audio.sha256_file(path))
         if known is not None:
             if progress is not None:
                 progress(1.0, "Tệp này đã có trong thư viện")
             return known
-    processed = audio.process_audio(path, store_root(), progress=progress, timeout_s=timeout_s)
+        size = path.stat().st_size
+    root = store_root()
+    # out of space is a state, not a corrupt file (loa.media.storage): the original's copy and the processed MP3
+    # (never larger than the input in practice) must fit above LOA_MEDIA_MIN_FREE_BYTES
+    storage.check_free_space(root, needed=SPACE_FACTOR * size)
+    lowest_free = [storage.free_bytes(root)]
+
+    def watch(fraction: float, message: str) -> None:
+        # the free space seen while ffmpeg writes: a run that failed on a full disk is not a corrupt file
+        lowest_free[0] = min(lowest_free[0], storage.free_bytes(root))
+        if progress is not None:
+            progress(fraction, message)
+
+    try:
+        processed = audio.process_audio(
+            path, root, progress=watch, timeout_s=timeout_s, work_name=work_name, known_gain_db=known_gain_db
+        )
+    except (MediaRejected, OSError) as exc:
+        if storage.is_full_error(exc) or (
+            isinstance(exc, MediaRejected) and exc.code != "timeout" and lowest_free[0] < FULL_MARGIN_BYTES
+        ):
+            raise storage.alarm(root, storage.StorageFull(storage.free_bytes(root))) from exc
+        raise
     try:
         with transaction.atomic():
             known = _existing(unit, sha256=processed.sha256)
@@ -213,13 +249,26 @@ def ingest_upload_task(
             set_progress(job_id, min(99, pct), message)
 
     try:
-        asset = do_ingest_file(path, unit=unit, actor=actor, original_name=original_name, progress=progress)
-    except MediaRejected as exc:
+        asset = do_ingest_file(path, unit=unit, actor=actor, original_name=original_name, progress=progress,
+                               work_name=f"job-{job_id}-{secrets.token_hex(4)}")  # fmt: skip
+    except (MediaRejected, storage.StorageFull) as exc:
         Job.objects.filter(pk=job_id).update(result={"error": {"code": exc.code, "message": exc.message}})
         raise
     finally:
         _remove_upload(path)
     return {"asset_id": asset.pk, "sha256": asset.sha256, "duration_s": asset.duration_s}
+
+
+def _abandon_attempt(*, job_id: int, final: bool, upload_path: str, **_kwargs: Any) -> None:
+    """An attempt whose worker died (loa.jobs.lease): its working folder goes; after the last one, the upload too."""
+    tmp = store_root() / ".tmp"
+    for work in tmp.glob(f"job-{int(job_id)}-*"):
+        shutil.rmtree(work, ignore_errors=True)
+    if final:
+        _remove_upload(Path(upload_path))
+
+
+ingest_upload_task.on_abandon = _abandon_attempt  # type: ignore[attr-defined]
 
 
 def _remove_upload(path: Path) -> None:
@@ -231,20 +280,29 @@ def _remove_upload(path: Path) -> None:
         pass
 
 
-def enqueue_upload(path: Path, *, unit: Unit, actor: Any, original_name: str) -> Any:
-    """Queue the processing of an uploaded file (already saved with :func:`save_upload`) as a job."""
+INGEST_TASK = "loa.media.services.ingest_upload_task"
+
+
+def enqueue_upload(
+    path: Path, *, unit: Unit, actor: Any, original_name: str, task: str = INGEST_TASK, **params: Any
+) -> Any:
+    """Queue the processing of an uploaded file (already saved with :func:`save_upload`) as a job.
+
+    ``task`` may name another function that wraps :func:`ingest_upload_task` to do something with the asset
+    (the bulletin pages attach it to the bulletin); ``params`` are passed to it."""
     from loa.jobs.run import enqueue
 
     try:
         return enqueue(
             JOB_KIND,
-            "loa.media.services.ingest_upload_task",
+            task,
             user=actor,
             unit=unit,
             upload_path=str(path),
             original_name=clean_name(original_name),
             unit_id=unit.pk,
             actor_id=getattr(actor, "pk", None),
+            **params,
         )
     except BaseException:
         _remove_upload(path)

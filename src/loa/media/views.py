@@ -21,6 +21,7 @@ from loa.media import services
 from loa.media.access import access_media_asset
 from loa.media.api import receive_upload
 from loa.media.audio import WAVEFORM_POINTS, MediaRejected, check_size, setting
+from loa.media.file_access import MediaFileRefused, access_media_file
 from loa.media.files import file_response
 from loa.media.models import MediaAsset
 from loa.media.uploads import upload_refused
@@ -130,17 +131,29 @@ def asset(request: HttpRequest, asset_id: int) -> HttpResponse:
 
 @require_GET
 def file(request: HttpRequest, sha256: str) -> HttpResponseBase:
-    """The processed audio by content address: ``/media/files/<sha256>.mp3``.
-
-    A capability URL: whoever holds the 64-hex address may fetch the bytes, without a session (devices fetch
-    their schedule's media this way; the address is only handed out to authorised users and enrolled
-    devices, and 256 bits cannot be guessed). Only content that belongs to a library asset is served.
-    """
+    """The processed audio by content address: ``/media/files/<sha256>.mp3``, for whoever
+    :func:`loa.media.file_access.access_media_file` allows (published media to anyone, the rest to the devices
+    it was sent to and the users who may see it)."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise Http404("Không có tệp này.")
-    if not MediaAsset.objects.filter(sha256=sha256).exists():
+    found = MediaAsset.objects.filter(sha256=sha256).select_related("unit").first()
+    if found is None:
         raise Http404("Không có tệp này.")
+    try:
+        grant = access_media_file(request, found)
+    except MediaFileRefused as exc:
+        if exc.status == 401:
+            response = HttpResponse(
+                "Cần đăng nhập, hoặc tên và mật khẩu MQTT của cụm loa (HTTP Basic).",
+                status=401,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["WWW-Authenticate"] = 'Basic realm="loa-media", charset="UTF-8"'
+            return response
+        raise Http404("Không có tệp này.") from None
     path = services.store_root() / sha256[:2] / sha256[2:4] / f"{sha256}.mp3"
     if not path.is_file():
         raise Http404("Không có tệp này.")
-    return file_response(request, path, "audio/mpeg", immutable=True)
+    served = file_response(request, path, "audio/mpeg", immutable=True, shared=grant.public)
+    served["Vary"] = "Authorization, Cookie"
+    return served

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from loa.errors import Refusal
 from loa.media.audio import MediaRejected
 
 
@@ -43,12 +44,22 @@ class Command(BaseCommand):
                 if unit is None:
                     raise MediaRejected("unit_not_found", f"Không có đơn vị mã “{options['unit']}”.")
             asset = do_ingest_file(path, unit=unit, actor=None, original_name=options["name"] or path.name)
-        except MediaRejected as exc:
+        except Refusal as exc:  # a bad file (MediaRejected) or a full store (storage_full)
             if options["json"]:
-                self.stdout.write(
-                    json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False)
-                )
+                error = {"code": exc.code, "message": exc.message, "details": exc.error_details()}
+                self.stdout.write(json.dumps({"error": error}, ensure_ascii=False))
             raise CommandError(f"{exc.message} [{exc.code}]", returncode=2) from exc
+        except OSError as exc:
+            from loa.media.services import store_root
+            from loa.media.storage import classify
+
+            refusal = classify(exc, store_root())
+            if refusal is exc or not isinstance(refusal, Refusal):
+                raise
+            if options["json"]:
+                error = {"code": refusal.code, "message": refusal.message, "details": []}
+                self.stdout.write(json.dumps({"error": error}, ensure_ascii=False))
+            raise CommandError(f"{refusal.message} [{refusal.code}]", returncode=2) from exc
         info = {
             "id": asset.pk,
             "sha256": asset.sha256,

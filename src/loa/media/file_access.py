@@ -1,0 +1,79 @@
+"""Who may fetch a media file by its content address (``/media/files/<sha256>.mp3``): the one rule.
+
+The address stays the sha256 (immutable, cacheable, covered by the signatures of commands and manifests), but
+knowing it is not enough:
+
+1. **public**: audio or an attachment of a *published* bulletin — anyone (the citizen app, a cache in front);
+2. **a device**, with its own MQTT credentials as HTTP Basic auth (:mod:`loa.fleet.device_auth`): what a play
+   command addressed to it names, or what its current signed manifest names. A revoked device is no longer
+   active, so it gets nothing — not even files it fetched before;
+3. **a signed-in user** who may see the asset (:func:`loa.media.access.can_use_media_asset`: own units' library,
+   or through a published bulletin they can see).
+
+Anything else — a draft's audio, a TTS preview, another commune's library — is never served to whoever merely
+knows the address. See docs/media.md ("Who may fetch a file").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loa.fleet.device_auth import authenticated_device, basic_credentials, commanded_media
+from loa.media.access import can_use_media_asset
+from loa.media.models import MediaAsset
+
+
+@dataclass(frozen=True)
+class FileGrant:
+    public: bool  # may a shared cache keep it (Cache-Control: public) or only the requester (private)
+    who: str  # "public", "device" or "user"
+
+
+class MediaFileRefused(Exception):
+    """Not served: ``status`` 401 (authenticate: a device without valid credentials) or 404."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def is_published_media(asset: MediaAsset) -> bool:
+    """The file of a bulletin anyone may read now: published, its validity started and not passed (the same rule
+    as the citizens' pages; a bulletin past ``valid_until`` is public no more, even before the expiry job ran)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from loa.content.models import Bulletin, State
+
+    now = timezone.now()
+    published = Bulletin.objects.filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=now),
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        state=State.PUBLISHED,
+    )
+    return published.filter(audio_asset=asset).exists() or published.filter(attachments__asset=asset).exists()
+
+
+def _in_device_manifest(device_id: str, sha256: str) -> bool:
+    from loa.broadcast.compile import manifest_payload
+
+    payload = manifest_payload(device_id)
+    return payload is not None and sha256.encode() in payload
+
+
+def access_media_file(request: Any, asset: MediaAsset) -> FileGrant:
+    """Allow fetching ``asset``'s file or raise :class:`MediaFileRefused`."""
+    if is_published_media(asset):
+        return FileGrant(public=True, who="public")
+    if basic_credentials(request) is not None:
+        device = authenticated_device(request)
+        if device is None:
+            raise MediaFileRefused(401)  # wrong, unknown or revoked device: nothing
+        if commanded_media(device, asset.sha256) or _in_device_manifest(device.device_id, asset.sha256):
+            return FileGrant(public=False, who="device")
+        raise MediaFileRefused(404)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and can_use_media_asset(user, asset):
+        return FileGrant(public=False, who="user")
+    raise MediaFileRefused(404 if user is not None and user.is_authenticated else 401)
