@@ -23,13 +23,24 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from django.utils.translation import gettext_noop
 
 from loa.errors import Refusal
 
 
 class TtsError(Refusal):
-    """A synthesis that cannot be done. ``code`` is for machines, ``message`` (Vietnamese) for the operator."""
+    """A synthesis that cannot be done. ``code`` is for machines, ``message`` (Vietnamese) for the operator.
+
+    A missing engine or ffmpeg is the server's fault, not the request's: 503."""
+
+    UNAVAILABLE = frozenset({"engine_missing", "piper_missing", "ffmpeg_missing"})
+
+    def __init__(self, code: str, message: str, status: int | None = None, **kwargs: Any) -> None:
+        if status is None and code in self.UNAVAILABLE:
+            status = 503
+        super().__init__(code, message, status, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -40,9 +51,9 @@ class Voice:
 
 
 VOICES: dict[str, Voice] = {
-    "north": Voice("north", "Giọng miền Bắc", "vi"),
-    "central": Voice("central", "Giọng miền Trung", "vi-vn-x-central"),
-    "south": Voice("south", "Giọng miền Nam", "vi-vn-x-south"),
+    "north": Voice("north", gettext_noop("Giọng miền Bắc"), "vi"),
+    "central": Voice("central", gettext_noop("Giọng miền Trung"), "vi-vn-x-central"),
+    "south": Voice("south", gettext_noop("Giọng miền Nam"), "vi-vn-x-south"),
 }
 DEFAULT_VOICE = "north"
 DEFAULT_SPEED = 140  # words per minute: a calm public-address pace
@@ -170,6 +181,12 @@ class EspeakNgEngine:
     """eSpeak NG: the Debian binary if present, else the library shipped in the ``espeakng-loader`` wheel."""
 
     name = "espeak-ng"
+    # Per voice, the gain (dB, through the media pipeline's peak limiter) that takes this engine's speech to the
+    # loudness target: its output level is known (input -20 … -16.7 LUFS, true peak ≈ 0 dBTP; the two-pass search
+    # found 4.0–7.7 dB for north and south, 7.9–11.6 dB for central on five texts each, docs/broadcast.md "Where
+    # the time goes"). The pipeline then skips measuring the input; it still meters the produced MP3, corrects
+    # the gain when it misses the target, and measures the input after all when the miss is large.
+    calibrated_gain_db: ClassVar[dict[str, float]] = {"north": 5.5, "central": 9.5, "south": 5.5}
 
     def __init__(self, binary: str | None = None, timeout_s: float | None = None) -> None:
         configured = str(setting("LOA_TTS_ESPEAK_BINARY") or "") if binary is None else binary

@@ -8,22 +8,58 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Abbreviation(models.Model):
-    """One entry of the abbreviation table (``UBND`` → "ủy ban nhân dân"); overrides the bundled file."""
+    """One entry of a unit's abbreviation table (``UBND`` → "ủy ban nhân dân"); overrides the bundled file.
 
-    text = models.CharField(
-        _("viết tắt"), max_length=50, unique=True, help_text=_("Phân biệt chữ hoa, chữ thường.")
+    An entry of a unit applies to its subtree (a province's entries to its communes; a commune's own entry wins).
+    An entry with no unit applies everywhere (kept by system administrators in the admin). With ``near`` words
+    it is a context rule: read so only when one of those words is among the four words around it.
+    """
+
+    unit = models.ForeignKey(
+        "units.Unit",
+        verbose_name=_("đơn vị"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="abbreviations",
     )
+    text = models.CharField(_("viết tắt"), max_length=50, help_text=_("Phân biệt chữ hoa, chữ thường."))
     reading = models.CharField(_("đọc là"), max_length=300)
+    near = models.CharField(
+        _("khi gần các từ"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_(
+            "Để trống: luôn đọc như vậy. Ghi các từ, ngăn bằng dấu phẩy: chỉ đọc như vậy khi gần các từ đó."
+        ),
+    )
     active = models.BooleanField(_("đang dùng"), default=True)
     updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
 
     class Meta:
         verbose_name = _("từ viết tắt")
         verbose_name_plural = _("từ viết tắt")
-        ordering = ["text"]
+        ordering = ["text", "near"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "text", "near"],
+                condition=models.Q(unit__isnull=False),
+                name="tts_abbreviation_unique_per_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["text", "near"],
+                condition=models.Q(unit__isnull=True),
+                name="tts_abbreviation_unique_global",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.text} → {self.reading}"
+
+    @property
+    def near_words(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.near.split(",") if w.strip())
 
 
 class SpeechClip(models.Model):

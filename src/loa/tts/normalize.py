@@ -20,196 +20,32 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vn_numberwords import number_to_words
+# the readers were defined here: re-exported for the callers that import them from this module
+from loa.tts import written
+from loa.tts.reading import (  # noqa: F401
+    _WORD,
+    CURRENCIES,
+    DIGITS,
+    LETTER_NAMES,
+    MONTHS,
+    PER_WORDS,
+    UNITS,
+    read_decimal,
+    read_digits,
+    read_int,
+    read_number,
+    read_ordinal,
+    roman_to_int,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ABBREVIATIONS_FILE = DATA_DIR / "abbreviations.tsv"
-
-DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-_MAX_INT_DIGITS = 15  # beyond "nghìn tỷ" nobody says the number: read it digit by digit
-
-# Letter names used when an unknown acronym is spelled out (the way broadcasters spell "ATM", "VTV").
-LETTER_NAMES = {
-    "A": "a",
-    "Ă": "á",
-    "Â": "ớ",
-    "B": "bê",
-    "C": "xê",
-    "D": "dê",
-    "Đ": "đê",
-    "E": "e",
-    "Ê": "ê",
-    "F": "ép",
-    "G": "giê",
-    "H": "hát",
-    "I": "i",
-    "J": "gi",
-    "K": "ca",
-    "L": "e lờ",
-    "M": "em",
-    "N": "en",
-    "O": "o",
-    "Ô": "ô",
-    "Ơ": "ơ",
-    "P": "pê",
-    "Q": "quy",
-    "R": "e rờ",
-    "S": "ét",
-    "T": "tê",
-    "U": "u",
-    "Ư": "ư",
-    "V": "vê",
-    "W": "vê kép",
-    "X": "ích",
-    "Y": "i",
-    "Z": "dét",
-}
-
-# Units, read after a number. Longest first when compiled. "/" between two units is read "trên".
-UNITS = {
-    "mm": "mi li mét",
-    "cm": "xăng ti mét",
-    "dm": "đề xi mét",
-    "m": "mét",
-    "km": "ki lô mét",
-    "m2": "mét vuông",
-    "m²": "mét vuông",
-    "km2": "ki lô mét vuông",
-    "km²": "ki lô mét vuông",
-    "m3": "mét khối",
-    "m³": "mét khối",
-    "ha": "héc ta",
-    "kg": "ki lô gam",
-    "g": "gam",
-    "mg": "mi li gam",
-    "ml": "mi li lít",
-    "l": "lít",
-    "h": "giờ",
-    "s": "giây",
-    "ph": "phút",
-    "kW": "ki lô oát",
-    "kWh": "ki lô oát giờ",
-    "MW": "mê ga oát",
-    "W": "oát",
-    "V": "vôn",
-    "kV": "ki lô vôn",
-    "MHz": "mê ga héc",
-    "kHz": "ki lô héc",
-    "hPa": "héc tô pát xcan",
-    "mb": "mi li ba",
-    "dB": "đề xi ben",
-    "°C": "độ xê",
-    "℃": "độ xê",
-    "°": "độ",
-    "%": "phần trăm",
-}
-# Money: after a number (and "nghìn/triệu/tỷ"); "/kg" after money is read "một ki lô gam".
-CURRENCIES = {"đồng": "đồng", "đ": "đồng", "VNĐ": "đồng", "VND": "đồng", "vnđ": "đồng", "USD": "đô la Mỹ"}
-# Words a price can be "per".
-PER_WORDS = {
-    **UNITS,
-    "tháng": "tháng",
-    "năm": "năm",
-    "ngày": "ngày",
-    "người": "người",
-    "hộ": "hộ",
-    "con": "con",
-    "lượt": "lượt",
-    "tấn": "tấn",
-    "lít": "lít",
-    "giờ": "giờ",
-    "suất": "suất",
-    "khẩu": "khẩu",
-    "lần": "lần",
-    "buổi": "buổi",
-    "tạ": "tạ",
-    "sào": "sào",
-    "bao": "bao",
-    "chiếc": "chiếc",
-}
-
-MONTHS = {
-    1: "một",
-    2: "hai",
-    3: "ba",
-    4: "tư",
-    5: "năm",
-    6: "sáu",
-    7: "bảy",
-    8: "tám",
-    9: "chín",
-    10: "mười",
-    11: "mười một",
-    12: "mười hai",
-}
-
-_WORD = r"[^\W\d_]"  # a letter (any script), used for "not followed by a letter"
-
-# ---- reading numbers -----------------------------------------------------------------------------------
-
-
-def read_digits(digits: str) -> str:
-    """``"0912"`` → "không chín một hai"."""
-    return " ".join(DIGITS[int(d)] for d in digits if d.isdigit())
-
-
-def read_int(text: str) -> str:
-    """An integer as written (``"1.500.000"``, ``"2025"``, ``"05"``) in words."""
-    digits = text.replace(".", "")
-    if len(digits) > 1 and digits.startswith("0"):
-        return read_digits(digits)
-    if len(digits) > _MAX_INT_DIGITS:
-        return read_digits(digits)
-    words = str(number_to_words(int(digits)))
-    # vn-numberwords 0.2.0 says "sáu mươi năm" for 65, 75, 85, 95: after the tens a 5 is always "lăm".
-    words = re.sub(r"\b(mươi|mười) năm\b", r"\1 lăm", words)
-    # "hai mươi tư", "ba mươi tư nghìn": after the tens a 4 is read "tư" (vn-numberwords says "bốn").
-    return re.sub(r"\bmươi bốn\b", "mươi tư", words)
-
-
-def read_decimal(text: str) -> str:
-    """``"98,5"`` → "chín mươi tám phẩy năm"; ``"0,05"`` → "không phẩy không năm"; ``"1.250,75"`` too."""
-    whole, _, frac = text.partition(",")
-    words = read_int(whole)
-    if not frac:
-        return words
-    frac_words = read_digits(frac) if frac.startswith("0") or len(frac) > 3 else read_int(frac)
-    return f"{words} phẩy {frac_words}"
-
-
-def read_number(text: str) -> str:
-    return read_decimal(text) if "," in text else read_int(text)
-
-
-def read_ordinal(n: int) -> str:
-    """After "thứ": "thứ nhất", "thứ tư", otherwise the number."""
-    if n == 1:
-        return "nhất"
-    if n == 4:
-        return "tư"
-    return read_int(str(n))
-
-
-_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-_ROMAN_RE = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
-
-
-def roman_to_int(text: str) -> int | None:
-    if not text or not _ROMAN_RE.match(text):
-        return None
-    total = 0
-    for i, ch in enumerate(text):
-        value = _ROMAN[ch]
-        if i + 1 < len(text) and _ROMAN[text[i + 1]] > value:
-            total -= value
-        else:
-            total += value
-    return total or None
-
+CONTEXT_FILE = DATA_DIR / "abbreviations_context.tsv"
 
 # ---- the abbreviation table ----------------------------------------------------------------------------
 
@@ -269,7 +105,7 @@ def _is_vietnamese_word(word: str) -> bool:
 # ---- the passes ----------------------------------------------------------------------------------------
 
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
-_CODE = r"[A-ZĐ][A-Za-zĐđ&]*(?:-[A-ZĐ][A-Za-zĐđ&]*)*"
+_CODE = r"[A-ZĐ][A-Za-zĐđ&]*\d*(?:-[A-ZĐ][A-Za-zĐđ&]*\d*)*"  # "QĐ-TTg", "NQ/TW", "QH15" (the 15th assembly)
 _DASH = r"\s*-\s*"
 
 
@@ -285,10 +121,15 @@ def _read_code(code: str, table: Mapping[str, str]) -> str:
         return table[code]
     parts = []
     for part in code.split("-"):
+        letters, number = re.fullmatch(r"(.*?)(\d*)", part).groups()  # type: ignore[union-attr]
         if part in table:
             parts.append(table[part])
+        elif letters in table:
+            parts.append(table[letters])
         else:
-            parts.append(_spell(part))
+            parts.append(_spell(letters))
+        if number and part not in table:
+            parts.append(read_int(number))
     return " ".join(parts)
 
 
@@ -313,11 +154,89 @@ def _document_numbers(text: str, table: Mapping[str, str]) -> str:
     return _sub(rf"(?<![\d/])(\d+)/({_CODE})(?!\w)", short, text)
 
 
+@dataclass(frozen=True)
+class ContextRule:
+    """An abbreviation read ``reading`` when one of ``near`` is among the few words around it.
+
+    ``BCH`` is "ban chấp hành" (of the Party, the Youth Union) but "ban chỉ huy" next to "quân sự" or "PCTT"; a rule
+    that does not match leaves the abbreviation to the plain table.
+    """
+
+    text: str
+    reading: str
+    near: tuple[str, ...]
+
+
+CONTEXT_WINDOW_WORDS = 4  # how many words before and after an abbreviation its context rules look at
+
+
+def load_context_file(path: Path = CONTEXT_FILE) -> list[ContextRule]:
+    """The bundled context rules: ``text<TAB>reading<TAB>word, word, …`` lines, ``#`` comments."""
+    rules = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            cells = [unicodedata.normalize("NFC", c.strip()) for c in line.rstrip("\n").split("\t")]
+            if len(cells) >= 3 and all(cells[:3]):
+                near = tuple(w.strip() for w in cells[2].split(",") if w.strip())
+                rules.append(ContextRule(cells[0], cells[1], near))
+    return rules
+
+
+@lru_cache(maxsize=1)
+def bundled_context_rules() -> tuple[ContextRule, ...]:
+    return tuple(load_context_file())
+
+
+@lru_cache(maxsize=256)
+def _near_regex(near: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in sorted(near, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _window(text: str, start: int, end: int) -> str:
+    before = text[max(0, start - 80) : start].split()[-CONTEXT_WINDOW_WORDS:]
+    after = text[end : end + 80].split()[:CONTEXT_WINDOW_WORDS]
+    return " ".join([*before, "|", *after])
+
+
+def _context(text: str, rules: Sequence[ContextRule]) -> str:
+    """Apply context rules in order: the first rule whose words are near an abbreviation gives its reading."""
+    by_text: dict[str, list[ContextRule]] = {}
+    for rule in rules:
+        by_text.setdefault(rule.text, []).append(rule)
+    if not by_text:
+        return text
+    regex = _abbreviation_regex(tuple(by_text))
+
+    def read(m: re.Match[str]) -> str:
+        window = _window(m.string, m.start(), m.end())
+        for rule in by_text[m[0]]:
+            if _near_regex(rule.near).search(window):
+                return f" {rule.reading} "
+        return m[0]
+
+    return regex.sub(read, text)
+
+
+# Abbreviations written glued to the number they name ("QL18", "ĐT337", "KP3"); any other glued to digits is a code
+# ("TB1", "A2") and is spelled, not expanded.
+NUMBER_PREFIXES = frozenset({"QL", "ĐT", "TL", "ĐH", "HL", "KP", "TDP", "P", "Q", "BĐ", "QH"})
+
+
 def _abbreviations(text: str, table: Mapping[str, str]) -> str:
     if not table:
         return text
     regex = _abbreviation_regex(tuple(table))
-    return regex.sub(lambda m: f" {table[m[0]]} ", text)
+
+    def expand(m: re.Match[str]) -> str:
+        glued = m.end() < len(m.string) and m.string[m.end()].isdigit()
+        if glued and m[0] not in NUMBER_PREFIXES:
+            return m[0]
+        return f" {table[m[0]]} "
+
+    return regex.sub(expand, text)
 
 
 _HOTLINE = r"11[1-5]|1022|1[89]00[ .]?\d{4}|1[89]00[ .]?\d{2}[ .]?\d{2}"
@@ -357,6 +276,9 @@ def _phones(text: str) -> str:
     )
 
 
+_DAY_BEFORE = re.compile(r"(?<![\d/.,:])\d{1,2}\s*(?:,|và|đến|hoặc|tới)\s*$")
+
+
 def _valid_date(d: int, m: int) -> bool:
     return 1 <= d <= 31 and 1 <= m <= 12
 
@@ -366,7 +288,13 @@ def _dates(text: str) -> str:
     ngay = r"(?:(?P<ngay>(?i:ngày|mùng|hôm))\s+)?"
 
     def prefix(m: re.Match[str]) -> str:
-        return f"{m['ngay']} " if m["ngay"] else "ngày "
+        if m["ngay"]:
+            return f"{m['ngay']} "
+        # "các ngày 22 và 23/5", "từ 16 đến 17/6": the second day of a list shares the month and gets no "ngày"
+        # of its own (a reader says "hai mươi hai và hai mươi ba tháng năm")
+        if _DAY_BEFORE.search(m.string, 0, m.start()):
+            return ""
+        return "ngày "
 
     def year_part(y: str | None) -> str:
         return f" năm {read_int(y)}" if y else ""
@@ -432,7 +360,7 @@ def _dates(text: str) -> str:
             return m[0]
         return f" {prefix(m)}{read_int(str(d))} tháng {MONTHS[mo]} "
 
-    text = _sub(rf"{ngay}(?<![\d.,/])(?P<d>\d{{1,2}})/(?P<m>\d{{1,2}})(?![\d/]|,\d)", day_month, text)
+    text = _sub(rf"{ngay}(?<![\d.,/])(?P<d>\d{{1,2}})/(?P<m>\d{{1,2}})(?![\d/]|[.,]\d)", day_month, text)
 
     # tháng 7, tháng 4 → "tháng tư"
     def month(m: re.Match[str]) -> str:
@@ -485,7 +413,7 @@ def _times(text: str) -> str:
 def _roman_and_ordinals(text: str) -> str:
     keywords = (
         r"khóa|khoá|thế kỷ|thế kỉ|quý|đại hội|kỳ|kì|phần|chương|mục|tập|lần thứ|thứ|lần|"
-        r"hội nghị|phiên|giai đoạn|cấp độ|vòng"
+        r"hội nghị|phiên|giai đoạn|cấp độ|cấp|vòng|báo động"
     )
 
     def roman(m: re.Match[str]) -> str:
@@ -529,7 +457,7 @@ def _per(chain: str | None, joiner: str) -> str:
     if not chain:
         return ""
     parts = [p.strip() for p in chain.split("/") if p.strip()]
-    return "".join(f" {joiner} {PER_WORDS.get(p, p)}" for p in parts)
+    return "".join(f" {joiner} {PER_WORDS.get(p) or CURRENCIES.get(p) or p}" for p in parts)
 
 
 def _quantities(text: str) -> str:
@@ -541,7 +469,7 @@ def _quantities(text: str) -> str:
 
     text = _sub(
         rf"(?<![\d.,]){_QTY}(?:\s*(?P<mag>{_MAGNITUDE}))?\s*(?P<cur>{_CUR_ALT})"
-        rf"(?P<per>(?:\s*/\s*(?:{_PER_ALT}))*)(?!{_WORD}|\d)",
+        rf"(?P<per>(?:\s*/\s*(?:{_PER_ALT}|{_CUR_ALT}|{_WORD}+))*)(?!{_WORD}|\d)",
         money,
         text,
     )
@@ -549,11 +477,16 @@ def _quantities(text: str) -> str:
     text = _sub(rf"\b({_MAGNITUDE})\s*(?:đ|VNĐ|VND|vnđ)(?!{_WORD})", lambda m: f"{m[1]} đồng", text)
 
     def unit(m: re.Match[str]) -> str:
-        joiner = "một" if m["unit"] == "%" else "trên"  # "6,6%/năm": "phần trăm một năm"
-        return f" {_read_qty(m)} {UNITS[m['unit']]}{_per(m['per'], joiner)} "
+        # a unit per unit is "trên" ("kg/ha", "m3/s", "km/h"); per anything else "một" ("6,6%/năm", "m2/hộ")
+        per = "".join(
+            _per(f"/{p}", "trên" if p.strip() in UNITS and m["unit"] != "%" else "một")
+            for p in (m["per"] or "").split("/")
+            if p.strip()
+        )
+        return f" {_read_qty(m)} {UNITS[m['unit']]}{per} "
 
     text = _sub(
-        rf"(?<![\d.,]){_QTY}\s?(?P<unit>{_UNIT_ALT})(?P<per>(?:/(?:{_PER_ALT}))*)(?!{_WORD}|\d|²|³)",
+        rf"(?<![\d.,]){_QTY}\s?(?P<unit>{_UNIT_ALT})(?P<per>(?:/(?:{_PER_ALT}|ngày đêm))*)(?!{_WORD}|\d|²|³)",
         unit,
         text,
     )
@@ -591,6 +524,10 @@ def _unknown_acronyms(text: str) -> str:
             return token
         return f" {_spell(token)} "
 
+    # a code of letters and digits ("TB1", "A2"): letters spelled, digits one by one
+    text = _sub(
+        r"(?<![\w])([A-ZĐ]{1,6})(\d{1,4})(?![\w])", lambda m: f" {_spell(m[1])} {read_digits(m[2])} ", text
+    )
     return _sub(r"(?<![\w])[A-ZĐ]{2,6}(?![\w])", spell, text)
 
 
@@ -621,11 +558,16 @@ def prepare(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
-def normalize_vi(text: str, extra_abbreviations: Mapping[str, str] | None = None) -> str:
+def normalize_vi(
+    text: str,
+    extra_abbreviations: Mapping[str, str] | None = None,
+    context_rules: Sequence[ContextRule] | None = None,
+) -> str:
     """The text a Vietnamese reader would say aloud for ``text`` (NFC, diacritics kept).
 
-    ``extra_abbreviations`` (``{"text": "reading"}``) extend and override the bundled table; the service layer
-    passes the entries editors added in the admin (:func:`loa.tts.services.abbreviations`).
+    ``extra_abbreviations`` (``{"text": "reading"}``) extend and override the bundled table; ``context_rules`` are
+    tried before the bundled ones (an abbreviation whose reading depends on the words around it). The service layer
+    passes the entries editors keep for their unit and the units above it (:func:`loa.tts.services.reading_tables`).
     """
     table = dict(bundled_abbreviations())
     if extra_abbreviations:
@@ -636,11 +578,21 @@ def normalize_vi(text: str, extra_abbreviations: Mapping[str, str] | None = None
                 if k and v
             }
         )
-    text = prepare(text)
+    rules = [*(context_rules or ()), *bundled_context_rules()]
+    text = written.tilde_ranges(prepare(text))
+    text = written.web_addresses(text)
+    text = written.plates(text)
+    text = written.id_numbers(text)
     text = _document_numbers(text, table)
+    text = written.context_abbreviations(text)
+    text = _context(text, rules)
     text = _abbreviations(text, table)
+    text = written.word_slashes(text)  # before numbers become words: "24/24" is not "tư/hai"
     text = _phones(text)
     text = _roman_and_ordinals(text)
+    text = written.house_numbers(text)
+    text = written.counts_out_of(text)
+    text = written.lunar_dates(text)
     text = _dates(text)
     text = _times(text)
     text = _quantities(text)

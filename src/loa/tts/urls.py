@@ -1,6 +1,13 @@
 """Console pages of this domain (included by loa.urls)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from loa.tts import views
 
 app_name = "tts"
-urlpatterns: list = []
+urlpatterns = [
+    path("abbreviations/", views.abbreviations, name="abbreviations"),
+    path(
+        "abbreviations/<int:abbreviation_id>/delete/", views.abbreviation_delete, name="abbreviation_delete"
+    ),
+]

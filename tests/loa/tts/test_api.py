@@ -33,9 +33,15 @@ def operator(
 def test_normalize_returns_the_read_as_text(operator: Client) -> None:
     response = _post(operator, "/normalize", {"text": "Họp lúc 14h30 ngày 22/5 tại UBND xã."})
     assert response.status_code == 200
-    assert response.json() == {
-        "read_as": "Họp lúc mười bốn giờ ba mươi phút ngày hai mươi hai tháng năm tại ủy ban nhân dân xã."
-    }
+    data = response.json()
+    assert data["read_as"] == (
+        "Họp lúc mười bốn giờ ba mươi phút ngày hai mươi hai tháng năm tại ủy ban nhân dân xã."
+    )
+    # the spans are the reading, cut where it says something the text does not write
+    assert "".join(s["text"] for s in data["spans"]) == data["read_as"]
+    assert [s["text"] for s in data["spans"] if s["changed"]] == [
+        "mười bốn giờ ba mươi phút", "hai mươi hai tháng năm", "ủy ban nhân dân",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -84,6 +90,9 @@ def test_preview_synthesizes_processes_and_serves_the_audio(
     channels, duration, lufs = measure_mp3(out)
     assert channels == 1 and abs(duration - clip["duration_s"]) < 0.2 and abs(lufs + 16) <= 1.0
     assert operator.get(f"/api/v1/tts/clips/{clip['id']}").json()["id"] == clip["id"]
+    # served like the library's audio: by byte range (an <audio> player seeks), streamed asynchronously under ASGI
+    part = operator.get(clip["url"], HTTP_RANGE="bytes=0-99")
+    assert part.status_code == 206 and part["Accept-Ranges"] == "bytes" and part["Content-Length"] == "100"
 
 
 def test_preview_with_the_corrected_read_as(operator: Client, tree: dict[str, Unit]) -> None:
@@ -130,6 +139,6 @@ def test_bearer_token_scopes_apply(tree: dict[str, Unit], make_user: Callable[..
                                    token_for: Callable[..., str]) -> None:  # fmt: skip
     user = make_user("tok", Role.EDITOR, tree["a"])
     allowed = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(user, ['tts.use'])}")
-    assert _post(allowed, "/normalize", {"text": "quý IV"}).json() == {"read_as": "quý bốn"}
+    assert _post(allowed, "/normalize", {"text": "quý IV"}).json()["read_as"] == "quý bốn"
     narrow = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(user, ['unit.view'])}")
     assert _post(narrow, "/normalize", {"text": "quý IV"}).status_code == 403

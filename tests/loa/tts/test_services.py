@@ -112,13 +112,23 @@ class _BrokenEngine:
 
 @pytest.mark.parametrize(
     ("engine", "kwargs", "code"),
-    [(EspeakNgEngine(timeout_s=0.01), {"text": " ".join([NOTICE] * 40)}, "tts_timeout"),  # ~3 min of speech (_BrokenEngine(), {}, "not_audio"),
+    [(EspeakNgEngine(timeout_s=0.01), {"text": " ".join([NOTICE] * 40)}, "tts_timeout"),  # ~3 min of speech
+     (_BrokenEngine(), {}, "not_audio"),
      (None, {"voice": "hue"}, "voice_unknown"), (None, {"speed": 500}, "speed_out_of_range"),
      (None, {"text": ""}, "text_empty")],
 )  # fmt: skip
 def test_a_failed_synthesis_leaves_no_row_no_audit_and_no_file(
-    tree: dict[str, Unit], editor: User, settings: Any, engine: Any, kwargs: dict[str, Any], code: str
+    tree: dict[str, Unit],
+    editor: User,
+    settings: Any,
+    engine: Any,
+    kwargs: dict[str, Any],
+    code: str,
+    tmp_path: Path,
 ) -> None:
+    settings.MEDIA_ROOT = (
+        tmp_path / "media"
+    )  # a store of this test's own: the other test worker writes to the shared one
     before = AuditEntry.objects.count()
     store = Path(settings.MEDIA_ROOT) / "audio"
     files_before = sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
@@ -131,3 +141,12 @@ def test_a_failed_synthesis_leaves_no_row_no_audit_and_no_file(
     assert AuditEntry.objects.count() == before
     files_after = sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
     assert files_after == files_before
+
+
+def test_the_length_refusal_reads_as_one_sentence(db: Any) -> None:
+    """Review 2026-12-05 item 3: 'dài 10.079 ký tự. vượt giới hạn' (the thousands' dots replaced the comma too)."""
+    with pytest.raises(TtsError) as err:
+        services.normalize("x" * 10079)
+    assert err.value.message == (
+        "Văn bản cần đọc dài 10.079 ký tự, vượt giới hạn 5.000 ký tự. Hãy chia thành nhiều bản tin ngắn hơn."
+    )

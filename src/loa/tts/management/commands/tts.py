@@ -1,7 +1,12 @@
-"""``loa tts normalize "TEXT"`` and ``loa tts speak "TEXT" -o FILE.mp3``: Vietnamese text-to-speech."""
+"""``loa tts normalize "TEXT"`` and ``loa tts speak "TEXT" -o FILE.mp3``: Vietnamese text-to-speech.
+
+``loa tts normalize`` normally never gets here: ``loa.cli`` runs :mod:`loa.tts.normalize_cli` without Django. This
+command handles it with ``--db`` (the editors' abbreviations) or a Django option, through the same code.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -10,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
+from loa.tts import normalize_cli
 from loa.tts.engines import DEFAULT_SPEED, VOICES, TtsError
+from loa.tts.normalize_cli import DESCRIPTION
+from loa.tts.normalize_cli import add_arguments as add_normalize_arguments
 
 
 def _text(value: str) -> str:
@@ -25,8 +34,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        norm = sub.add_parser("normalize", help="in văn bản sẽ được đọc (số, ngày, giờ, viết tắt thành chữ)")
-        norm.add_argument("text", help='văn bản; "-" để đọc từ stdin')
+        norm = sub.add_parser(
+            "normalize",
+            help="in văn bản sẽ được đọc (số, ngày, giờ, viết tắt thành chữ)",
+            description=DESCRIPTION,
+        )
+        add_normalize_arguments(norm)
         speak = sub.add_parser("speak", help="đọc văn bản thành tệp MP3 đã chuẩn hóa độ lớn")
         speak.add_argument("text", help='văn bản; "-" để đọc từ stdin')
         speak.add_argument("-o", "--output", required=True, help="tệp MP3 cần ghi")
@@ -42,11 +55,27 @@ class Command(BaseCommand):
 
         try:
             if options["action"] == "normalize":
-                self.stdout.write(services.normalize(_text(options["text"])))
+                self._normalize(services, options)
                 return
             self._speak(services, options)
         except TtsError as exc:
             raise CommandError(exc.message, returncode=2) from exc
+
+    def _normalize(self, services: Any, options: dict[str, Any]) -> None:
+        """Reached with ``--db`` or a Django option (``loa.cli`` runs the rest without Django): same output."""
+        extra: dict[str, str] | None = None
+        if options["db"]:
+            try:
+                extra = services.abbreviations(include_db=True)
+            except DatabaseError as exc:
+                raise CommandError(
+                    "Không đọc được bảng viết tắt trong cơ sở dữ liệu (đã chạy `loa migrate` chưa?).",
+                    returncode=2,
+                ) from exc
+        self.stdout.flush()
+        status = normalize_cli.run(argparse.Namespace(text=options["text"], db=options["db"]), extra=extra)
+        if status:
+            raise SystemExit(status)
 
     def _speak(self, services: Any, options: dict[str, Any]) -> None:
         out = Path(options["output"])
