@@ -58,10 +58,6 @@ class SettingOut(Schema):
     value: Any
 
 
-def _unit_error(exc: services.UnitError) -> ApiError:
-    return ApiError(400, exc.code, exc.message)
-
-
 @router.get("", response={200: UnitPage, **ERROR_RESPONSES}, summary="Danh sách đơn vị trong phạm vi")
 def list_units(
     request: HttpRequest,
@@ -99,22 +95,14 @@ def get_unit(request: HttpRequest, code: str) -> Any:
 @router.post("/{code}/zones", response={201: UnitOut, **ERROR_RESPONSES}, summary="Tạo thôn/bản/tổ dân phố")
 def create_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
     commune = access_unit_code(request.user, code, "unit.manage_zones", token_of(request))
-    try:
-        zone = services.do_create_zone(
-            commune, payload.name, payload.kind, actor=request.user, request=request
-        )
-    except services.UnitError as exc:
-        raise _unit_error(exc) from exc
+    zone = services.do_create_zone(commune, payload.name, payload.kind, actor=request.user, request=request)
     return Status(201, UnitOut.of(zone))
 
 
 @router.patch("/{code}", response={200: UnitOut, **ERROR_RESPONSES}, summary="Sửa thôn/bản/tổ dân phố")
 def update_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
     zone = access_unit_code(request.user, code, "unit.manage_zones", token_of(request))
-    try:
-        zone = services.do_update_zone(zone, payload.name, payload.kind, actor=request.user, request=request)
-    except services.UnitError as exc:
-        raise _unit_error(exc) from exc
+    zone = services.do_update_zone(zone, payload.name, payload.kind, actor=request.user, request=request)
     return UnitOut.of(zone)
 
 
@@ -123,10 +111,7 @@ def update_zone(request: HttpRequest, code: str, payload: ZoneIn) -> Any:
 )
 def delete_zone(request: HttpRequest, code: str) -> Any:
     zone = access_unit_code(request.user, code, "unit.manage_zones", token_of(request))
-    try:
-        services.do_delete_zone(zone, actor=request.user, request=request)
-    except services.UnitError as exc:
-        raise _unit_error(exc) from exc
+    services.do_delete_zone(zone, actor=request.user, request=request)
     return Status(204, None)
 
 
@@ -144,8 +129,5 @@ def list_settings(request: HttpRequest, code: str) -> Any:
 )
 def change_setting(request: HttpRequest, code: str, key: str, payload: SettingIn) -> Any:
     unit = access_unit_code(request.user, code, "settings.manage", token_of(request))
-    try:
-        setting = services.do_change_setting(unit, key, payload.value, actor=request.user, request=request)
-    except services.UnitError as exc:
-        raise _unit_error(exc) from exc
+    setting = services.do_change_setting(unit, key, payload.value, actor=request.user, request=request)
     return {"key": setting.key, "value": setting.value}

@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from loa.audit.log import record
 from loa.errors import Refusal
@@ -120,11 +122,28 @@ def do_delete_zone(zone: Unit, *, actor: Any, request: Any = None) -> None:
 
 # ---- unit settings -------------------------------------------------------------------------------------
 
-SETTING_KEYS: dict[str, tuple[str, type]] = {
-    "contact_phone": ("Số điện thoại liên hệ của đài", str),
-    "station_name": ("Tên đài truyền thanh", str),
-    "note": ("Ghi chú", str),
+SETTING_KEYS: dict[str, tuple[Promise, type]] = {
+    "contact_phone": (gettext_lazy("Số điện thoại liên hệ của đài"), str),
+    "station_name": (gettext_lazy("Tên đài truyền thanh"), str),
+    "note": (gettext_lazy("Ghi chú"), str),
+    # a province's own targets beside the national ones of regulations.md §2.4 (analytics KPIs of the same key),
+    # a percentage 0–100 as text; empty: none
+    "target_communes_with_radio": (
+        gettext_lazy("Mục tiêu của địa phương: xã, phường có đài truyền thanh ứng dụng CNTT-VT (%)"),
+        str,
+    ),
+    "target_eboards_wards": (gettext_lazy("Mục tiêu của địa phương: phường có bảng tin điện tử (%)"), str),
+    "target_eboards_communes": (gettext_lazy("Mục tiêu của địa phương: xã có bảng tin điện tử (%)"), str),
 }
+TARGET_KEYS = ("target_communes_with_radio", "target_eboards_wards", "target_eboards_communes")
+
+
+def target_value(value: Any) -> float | None:
+    """A stored target as a number (``None``: not set or not a number)."""
+    try:
+        return float(str(value).replace(",", ".")) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def check_setting(key: str, value: Any) -> Any:
@@ -135,6 +154,11 @@ def check_setting(key: str, value: Any) -> Any:
         raise UnitError("setting_invalid", f"{label}: giá trị không hợp lệ.")
     if isinstance(value, str) and len(value) > 300:
         raise UnitError("setting_invalid", f"{label}: dài quá 300 ký tự.")
+    if key in TARGET_KEYS and str(value).strip():
+        number = target_value(str(value).strip())
+        if number is None or not 0 <= number <= 100:
+            raise UnitError("setting_invalid", f"{label}: nhập một số phần trăm từ 0 đến 100, ví dụ 85.")
+        value = f"{number:g}"
     return value
 
 

@@ -1,0 +1,1 @@
+"""What a loudspeaker plays, resolved in one place (:mod:`loa.playable.resolve`)."""
