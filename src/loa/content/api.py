@@ -14,8 +14,42 @@ from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from loa.api.types import ApiDateTime
-from loa.content import services
+from loa.content.access import (
+    access_bulletin,
+    access_comment,
+    access_feed_decision,
+    access_feed_item,
+    visible_bulletins,
+)
+from loa.content.editing import (
+    do_add_comment,
+    do_attach,
+    do_copy_as_replacement,
+    do_create_bulletin,
+    do_make_audio,
+    do_update_bulletin,
+)
+from loa.content.feed import do_feed_transition, do_republish, do_share_up
 from loa.content.models import Bulletin, BulletinVersion, Comment, FeedItem, State
+from loa.content.policies import current_step, do_set_approval_policy, policy_steps
+from loa.content.provenance import provenance
+from loa.content.validation import FIELD_LABELS
+from loa.content.validity import (
+    all_as_read_now,
+    as_read_now,
+    feed_all_as_read_now,
+    filter_feed_state,
+    filter_state,
+    lapsed_q,
+)
+from loa.content.versions import diff_versions
+from loa.content.workflow import (
+    access_totp_confirmation,
+    access_transition,
+    available_transitions,
+    do_transition,
+    expire_due,
+)
 
 router = Router()
 RESPONSES: dict[int, Any] = {**ERROR_RESPONSES, 409: ErrorOut}
@@ -63,6 +97,15 @@ class UnitRef(Schema):
 class TransitionIn(Schema):
     name: PublicTransition
     note: str = SchemaField("", max_length=2000)
+    version: int | None = SchemaField(
+        None, ge=1, description="Phiên bản người duyệt đã xem; bản đã đổi sau đó thì bị từ chối (409)"
+    )
+    totp: str = SchemaField(
+        "",
+        max_length=16,
+        description="Mã xác thực một lần (TOTP) của người thao tác: cần khi hủy bản tin làm dừng phát khẩn cấp "
+        "(403 totp_required nếu thiếu, totp_invalid nếu sai hoặc đã dùng)",
+    )
 
 
 class StepOut(Schema):
@@ -115,9 +158,9 @@ class BulletinOut(Schema):
 
     @staticmethod
     def of(b: Bulletin, request: HttpRequest) -> dict[str, Any]:
-        step = services.current_step(b) if b.state == State.SUBMITTED else None
+        step = current_step(b) if b.state == State.SUBMITTED else None
         return {
-            **{name: getattr(b, name) for name in services.FIELD_LABELS if name != "receivers"},
+            **{name: getattr(b, name) for name in FIELD_LABELS if name != "receivers"},
             "id": b.pk,
             "uid": str(b.uid),
             "field_label": str(b.get_field_display()),
@@ -130,8 +173,8 @@ class BulletinOut(Schema):
             "state_label": str(b.get_state_display()),
             "version": b.version,
             "current_step": {"number": step[0], **step[1]} if step else None,
-            "actions": [t.name for t in services.available_transitions(b, request.user, token_of(request))],
-            "provenance": services.provenance(b),
+            "actions": [t.name for t in available_transitions(b, request.user, token_of(request))],
+            "provenance": provenance(b),
             "created_at": b.created_at,
             "updated_at": b.updated_at,
             "attachments": [
@@ -273,17 +316,12 @@ class PolicyOut(Schema):
     steps: list[PolicyStep]
 
 
-def _api_error(exc: services.BulletinError) -> ApiError:
-    details = [{"field": exc.field, "code": exc.code, "message": exc.message}] if exc.field else []
-    return ApiError(exc.status, exc.code, exc.message, details)
-
-
 def _get(request: HttpRequest, bulletin_id: int, action: str = "bulletin.view") -> Bulletin:
-    services.expire_due(ids=[bulletin_id])
-    try:
-        return services.access_bulletin(request.user, bulletin_id, action, token_of(request))
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    """The bulletin as it is now: a read shows a lapsed one expired; a write expires it first (a GET changes
+    nothing, :mod:`loa.content.validity`)."""
+    if request.method != "GET":
+        expire_due(ids=[bulletin_id])
+    return as_read_now(access_bulletin(request.user, bulletin_id, action, token_of(request)))
 
 
 def _data(payload: Schema) -> dict[str, Any]:
@@ -323,7 +361,7 @@ def filter_library(
                 "state_invalid",
                 "Trạng thái phải là một trong: " + ", ".join(str(v) for v in State.values),
             )
-        qs = qs.filter(state=state)
+        qs = filter_state(qs, state)
     if unit:
         qs = qs.filter(origin_unit__code=unit.strip())
     if date_from:
@@ -347,8 +385,7 @@ def list_bulletins(
     offset: int = 0,
     limit: int = 50,
 ) -> Any:
-    services.expire_due()
-    qs = services.visible_bulletins(request.user, token_of(request)).select_related("origin_unit")
+    qs = visible_bulletins(request.user, token_of(request)).select_related("origin_unit")
     qs = filter_library(
         qs,
         q=q,
@@ -363,19 +400,19 @@ def list_bulletins(
     offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 500))
     return {
         "count": qs.count(),
-        "items": [BulletinSummary.of(b) for b in qs.order_by("-produced_at", "-pk")[offset : offset + limit]],
+        "items": [
+            BulletinSummary.of(b)
+            for b in all_as_read_now(qs.order_by("-produced_at", "-pk")[offset : offset + limit])
+        ],
     }
 
 
 @router.post("", response={201: BulletinOut, **RESPONSES}, summary="Tạo bản tin (bản nháp)")
 def create_bulletin(request: HttpRequest, payload: BulletinIn) -> Any:
     origin = access_unit_code(request.user, payload.origin_unit, "bulletin.edit", token_of(request))
-    try:
-        b = services.do_create_bulletin(
-            origin, _data(payload), actor=request.user, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    b = do_create_bulletin(
+        origin, _data(payload), actor=request.user, token=token_of(request), request=request
+    )
     return Status(201, BulletinOut.of(b, request))
 
 
@@ -391,10 +428,11 @@ def approval_queue_for(user: Any, token: Any = None) -> list[Bulletin]:
     units = access_units(user, "bulletin.approve", token) | access_units(user, "bulletin.review", token)
     qs = (
         Bulletin.objects.filter(state=State.SUBMITTED, origin_unit__in=units)
+        .exclude(lapsed_q())
         .select_related("origin_unit")
         .order_by("priority", "submitted_at")[:500]
     )
-    return [b for b in qs if any(t.name == "approve" for t in services.available_transitions(b, user, token))]
+    return [b for b in qs if any(t.name == "approve" for t in available_transitions(b, user, token))]
 
 
 @router.get("/inbox", response={200: FeedPage, **RESPONSES}, summary="Hộp thư bản tin đến của một đơn vị")
@@ -409,11 +447,11 @@ def inbox(
     target = access_unit_code(request.user, unit, "bulletin.view", token_of(request))
     qs = inbox_items(target, state=state, direction=direction)
     offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 500))
-    return {"count": qs.count(), "items": [FeedItemOut.of(i) for i in qs[offset : offset + limit]]}
+    items = feed_all_as_read_now(qs[offset : offset + limit])
+    return {"count": qs.count(), "items": [FeedItemOut.of(i) for i in items]}
 
 
 def inbox_items(unit: Any, *, state: str | None = None, direction: str | None = None) -> QuerySet[FeedItem]:
-    services.expire_due()
     qs = FeedItem.objects.filter(unit=unit).select_related("bulletin", "bulletin__origin_unit", "unit")
     if state:
         if state not in FeedItem.State.values:
@@ -422,20 +460,17 @@ def inbox_items(unit: Any, *, state: str | None = None, direction: str | None = 
                 "state_invalid",
                 "Trạng thái phải là một trong: " + ", ".join(str(v) for v in FeedItem.State.values),
             )
-        qs = qs.filter(state=state)
+        qs = filter_feed_state(qs, state)
     if direction:
         qs = qs.filter(direction=direction)
     return qs.order_by("-created_at", "-pk")
 
 
 def _feed(request: HttpRequest, item_id: int, name: str, note: str = "") -> Any:
-    try:
-        item = services.access_feed_item(request.user, item_id, "bulletin.view", token_of(request))
-        item = services.do_feed_transition(
-            item, name, actor=request.user, note=note, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    item = access_feed_decision(request.user, item_id, token_of(request))
+    item = do_feed_transition(
+        item, name, actor=request.user, note=note, token=token_of(request), request=request
+    )
     return FeedItemOut.of(item)
 
 
@@ -455,11 +490,8 @@ def decline(request: HttpRequest, item_id: int, payload: NoteIn) -> Any:
     summary="Tỉnh đăng lại bản tin do xã đề xuất (tạo bản nháp mới)",
 )
 def republish(request: HttpRequest, item_id: int) -> Any:
-    try:
-        item = services.access_feed_item(request.user, item_id, "bulletin.edit", token_of(request))
-        b = services.do_republish(item, actor=request.user, token=token_of(request), request=request)
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    item = access_feed_item(request.user, item_id, "bulletin.edit", token_of(request))
+    b = do_republish(item, actor=request.user, token=token_of(request), request=request)
     return Status(201, BulletinOut.of(b, request))
 
 
@@ -468,22 +500,19 @@ def republish(request: HttpRequest, item_id: int) -> Any:
 )
 def get_policy(request: HttpRequest, unit_code: str) -> Any:
     unit = access_unit_code(request.user, unit_code, "bulletin.view", token_of(request))
-    return {"unit": {"code": unit.code, "name": unit.name}, "steps": services.policy_steps(unit)}
+    return {"unit": {"code": unit.code, "name": unit.name}, "steps": policy_steps(unit)}
 
 
 @router.put("/policies/{unit_code}", response={200: PolicyOut, **RESPONSES}, summary="Đặt quy trình duyệt")
 def set_policy(request: HttpRequest, unit_code: str, payload: PolicyIn) -> Any:
     unit = access_unit_code(request.user, unit_code, "settings.manage", token_of(request))
-    try:
-        policy = services.do_set_approval_policy(
-            unit,
-            [s.dict() for s in payload.steps],
-            actor=request.user,
-            token=token_of(request),
-            request=request,
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    policy = do_set_approval_policy(
+        unit,
+        [s.dict() for s in payload.steps],
+        actor=request.user,
+        token=token_of(request),
+        request=request,
+    )
     return {"unit": {"code": unit.code, "name": unit.name}, "steps": policy.steps}
 
 
@@ -497,12 +526,7 @@ def get_bulletin(request: HttpRequest, bulletin_id: int) -> Any:
 )
 def update_bulletin(request: HttpRequest, bulletin_id: int, payload: BulletinFields) -> Any:
     b = _get(request, bulletin_id, "bulletin.edit")
-    try:
-        b = services.do_update_bulletin(
-            b, _data(payload), actor=request.user, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    b = do_update_bulletin(b, _data(payload), actor=request.user, token=token_of(request), request=request)
     return BulletinOut.of(b, request)
 
 
@@ -513,12 +537,12 @@ def update_bulletin(request: HttpRequest, bulletin_id: int, payload: BulletinFie
 )
 def transition(request: HttpRequest, bulletin_id: int, payload: TransitionIn) -> Any:
     b = _get(request, bulletin_id)
-    try:
-        b = services.do_transition(
-            b, payload.name, actor=request.user, note=payload.note, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    access_transition(b, payload.name, request.user, token_of(request))
+    confirmation = access_totp_confirmation(b, payload.name, request.user, payload.totp)
+    b = do_transition(
+        b, payload.name, actor=request.user, note=payload.note, request=request, version=payload.version,
+        confirmation=confirmation,
+    )  # fmt: skip
     return BulletinOut.of(b, request)
 
 
@@ -527,10 +551,7 @@ def transition(request: HttpRequest, bulletin_id: int, payload: TransitionIn) ->
 )
 def make_audio(request: HttpRequest, bulletin_id: int) -> Any:
     b = _get(request, bulletin_id, "bulletin.edit")
-    try:
-        b = services.do_make_audio(b, actor=request.user, token=token_of(request), request=request)
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    b = do_make_audio(b, actor=request.user, token=token_of(request), request=request)
     return BulletinOut.of(b, request)
 
 
@@ -539,18 +560,15 @@ def make_audio(request: HttpRequest, bulletin_id: int) -> Any:
 )
 def attach(request: HttpRequest, bulletin_id: int, payload: AttachmentIn) -> Any:
     b = _get(request, bulletin_id, "bulletin.edit")
-    try:
-        att = services.do_attach(
-            b,
-            payload.kind,
-            payload.asset_id,
-            payload.title,
-            actor=request.user,
-            token=token_of(request),
-            request=request,
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    att = do_attach(
+        b,
+        payload.kind,
+        payload.asset_id,
+        payload.title,
+        actor=request.user,
+        token=token_of(request),
+        request=request,
+    )
     return Status(201, {"id": att.pk, "kind": att.kind, "asset_id": att.asset_id, "title": att.title})
 
 
@@ -559,12 +577,7 @@ def attach(request: HttpRequest, bulletin_id: int, payload: AttachmentIn) -> Any
 )
 def share_up(request: HttpRequest, bulletin_id: int, payload: NoteIn) -> Any:
     b = _get(request, bulletin_id, "bulletin.edit")
-    try:
-        item = services.do_share_up(
-            b, actor=request.user, note=payload.note, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    item = do_share_up(b, actor=request.user, note=payload.note, token=token_of(request), request=request)
     return Status(201, FeedItemOut.of(item))
 
 
@@ -575,10 +588,7 @@ def share_up(request: HttpRequest, bulletin_id: int, payload: NoteIn) -> Any:
 )
 def replace(request: HttpRequest, bulletin_id: int) -> Any:
     b = _get(request, bulletin_id, "bulletin.edit")
-    try:
-        new = services.do_copy_as_replacement(b, actor=request.user, token=token_of(request), request=request)
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    new = do_copy_as_replacement(b, actor=request.user, token=token_of(request), request=request)
     return Status(201, BulletinOut.of(new, request))
 
 
@@ -608,7 +618,7 @@ def version_diff(request: HttpRequest, bulletin_id: int, number: int, against: i
     old_number = against if against is not None else number - 1
     if number not in by_number or old_number not in by_number:
         raise ApiError(404, "version_not_found", "Không tìm thấy phiên bản cần so sánh.")
-    unified, _html = services.diff_versions(by_number[old_number], by_number[number])
+    unified, _html = diff_versions(by_number[old_number], by_number[number])
     return {"old": old_number, "new": number, "unified": unified}
 
 
@@ -620,11 +630,6 @@ def comments(request: HttpRequest, bulletin_id: int) -> Any:
 
 @router.post("/{bulletin_id}/comments", response={201: CommentOut, **RESPONSES}, summary="Thêm bình luận")
 def add_comment(request: HttpRequest, bulletin_id: int, payload: CommentIn) -> Any:
-    b = _get(request, bulletin_id)
-    try:
-        c = services.do_add_comment(
-            b, payload.text, actor=request.user, token=token_of(request), request=request
-        )
-    except services.BulletinError as exc:
-        raise _api_error(exc) from exc
+    b = access_comment(request.user, _get(request, bulletin_id), token_of(request))
+    c = do_add_comment(b, payload.text, actor=request.user, token=token_of(request), request=request)
     return Status(201, CommentOut.of(c))

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from loa.audit.log import record
 from loa.errors import Refusal
@@ -63,7 +64,7 @@ XLSX = FileType(
 )
 ODT = FileType("document", "odt", "application/vnd.oasis.opendocument.text", "văn bản OpenDocument (.odt)")
 DOC = FileType("document", "doc", "application/msword", "văn bản Word cũ (.doc)")
-ALLOWED_TEXT = (
+ALLOWED_TEXT = gettext_noop(
     "ảnh PNG, JPEG, GIF, WebP; tài liệu PDF, Word (.docx, .doc), Excel (.xlsx), OpenDocument (.odt)"
 )
 

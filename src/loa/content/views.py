@@ -1,7 +1,8 @@
 """Console pages for bulletins: library, editor, bulletin page, inbox, approval queue.
 
-Pages authorise through :mod:`loa.accounts.access` (via :func:`loa.content.services.access_bulletin` and
-``access_unit``) and change state only through the ``do_*`` functions of :mod:`loa.content.services`.
+Pages authorise through :mod:`loa.accounts.access` (via :func:`loa.content.access.access_bulletin` and
+``access_unit``) and change state only through the ``do_*`` functions of the content modules (:mod:`~loa.content.workflow`,
+:mod:`~loa.content.editing`, :mod:`~loa.content.feed`, :mod:`~loa.content.policies`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from loa.accounts.access import access_unit, access_unit_code, access_units, can
 from loa.api.errors import ApiError
 from loa.console.current import current_unit
-from loa.content import services
+from loa.console.dates import date_problem, moment_text, parse_day, parse_moment
+from loa.content import audio as bulletin_audio
+from loa.content import scope as bulletin_scope
+from loa.content.access import (
+    access_bulletin,
+    access_comment,
+    access_feed_decision,
+    access_feed_item,
+    can_comment,
+    visible_bulletins,
+)
 from loa.content.api import approval_queue_for, filter_library, inbox_items
+from loa.content.editing import (
+    do_add_comment,
+    do_attach,
+    do_copy_as_replacement,
+    do_create_bulletin,
+    do_detach,
+    do_make_audio,
+    do_set_audio,
+    do_update_bulletin,
+    do_upload_attachment,
+)
+from loa.content.errors import BulletinError, BulletinNotFound
+from loa.content.feed import FEED_TRANSITIONS, do_feed_transition, do_republish, do_share_up
 from loa.content.models import (
     ApprovalPolicy,
     Bulletin,
@@ -38,6 +62,28 @@ from loa.content.models import (
     Priority,
     State,
 )
+from loa.content.policies import (
+    DEFAULT_STEPS,
+    MAX_STEPS,
+    STEP_ROLES,
+    current_step,
+    do_set_approval_policy,
+    policy_steps,
+)
+from loa.content.provenance import provenance
+from loa.content.validation import FIELD_LABELS
+from loa.content.validity import all_as_read_now, as_read_now, feed_all_as_read_now
+from loa.content.versions import diff_versions, review_baseline, snapshot
+from loa.content.workflow import (
+    TRANSITIONS,
+    access_totp_confirmation,
+    access_transition,
+    available_transitions,
+    do_transition,
+    expire_due,
+    totp_needed,
+)
+from loa.errors import Refusal
 from loa.units.models import Level, Unit
 
 FORM_FIELDS = [
@@ -66,8 +112,21 @@ def _int_or_raw(value: str) -> Any:
 
 
 def _dt_or_none(value: str) -> Any:
+    """A validity time as typed (dd/mm/yyyy hh:mm, console/dates.py) in ISO form; left as typed if it is not one,
+    so the validation names the field."""
     value = (value or "").strip()
-    return value or None
+    moment = parse_moment(value)
+    return moment.isoformat() if moment else (value or None)
+
+
+def _check_form_dates(request: HttpRequest) -> None:
+    """The validity times as typed, said in plain words when they are not dd/mm/yyyy hh:mm or not in the calendar
+    (the domain's own check speaks of ISO 8601, the API's form)."""
+    for name in ("valid_from", "valid_until"):
+        problem = date_problem(request.POST.get(name), with_time=True)
+        if problem:
+            label = _(FIELD_LABELS[name])
+            raise BulletinError("datetime_invalid", f"{label}: {problem}.", 400, name)
 
 
 def _form_data(request: HttpRequest) -> dict[str, Any]:
@@ -125,7 +184,7 @@ def _receiver_choices(origin: Unit) -> list[ReceiverChoice]:
 
 
 def _local_input(value: dt.datetime | None) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return moment_text(timezone.localtime(value)) if value else ""
 
 
 def _editor_context(origin: Unit, values: dict[str, Any], bulletin: Bulletin | None) -> dict[str, Any]:
@@ -144,7 +203,7 @@ def _editor_context(origin: Unit, values: dict[str, Any], bulletin: Bulletin | N
 
 
 def _values_of(b: Bulletin) -> dict[str, Any]:
-    values = services.snapshot(b)
+    values = snapshot(b)
     values["valid_from"] = _local_input(b.valid_from)
     values["valid_until"] = _local_input(b.valid_until)
     return values
@@ -154,8 +213,7 @@ def _values_of(b: Bulletin) -> dict[str, Any]:
 @require_GET
 def library(request: HttpRequest) -> HttpResponse:
     unit = current_unit(request)
-    qs = services.visible_bulletins(request.user).select_related("origin_unit")
-    services.expire_due()
+    qs = visible_bulletins(request.user).select_related("origin_unit")
     params = request.GET
     try:
         qs = filter_library(
@@ -173,6 +231,7 @@ def library(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         qs = qs.none()
     page = Paginator(qs.order_by("-produced_at", "-pk"), 30).get_page(params.get("page"))
+    page.object_list = all_as_read_now(page.object_list)
     return render(
         request,
         "content/library.html",
@@ -198,10 +257,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 def _date_or_none(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse_day(value)
 
 
 @login_required
@@ -214,11 +270,15 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = _form_data(request)
         try:
-            b = services.do_create_bulletin(origin, data, actor=request.user, request=request)
-        except services.BulletinError as exc:
+            _check_form_dates(request)
+            kept = _keep_preview(request, origin, data)
+            b = do_create_bulletin(origin, data, actor=request.user, request=request)
+        except BulletinError as exc:
             messages.error(request, exc.message)
             return render(request, "content/editor.html", _editor_context(origin, data, None), status=400)
-        messages.success(request, _("Đã lưu bản nháp."))
+        messages.success(
+            request, _("Đã lưu bản nháp, kèm âm thanh đã nghe thử.") if kept else _("Đã lưu bản nháp.")
+        )
         return redirect("content:detail", bulletin_id=b.pk)
     values = {
         "field": Field.GENERAL,
@@ -237,12 +297,14 @@ def edit(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     if request.method == "POST":
         data = _form_data(request)
         try:
-            services.do_update_bulletin(b, data, actor=request.user, request=request)
-        except services.BulletinError as exc:
+            _check_form_dates(request)
+            _keep_preview(request, b.origin_unit, data)
+            do_update_bulletin(b, data, actor=request.user, request=request)
+        except BulletinError as exc:
             messages.error(request, exc.message)
             return render(request, "content/editor.html", _editor_context(b.origin_unit, data, b), status=400)
         b.refresh_from_db()
-        if b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
+        if review_baseline(b) is not None:
             messages.warning(request, _("Đã lưu. Nội dung thay đổi nên bản tin phải được duyệt lại."))
         else:
             messages.success(request, _("Đã lưu."))
@@ -254,11 +316,31 @@ def edit(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     )
 
 
-def _bulletin(request: HttpRequest, bulletin_id: int, action: str = "bulletin.view") -> Bulletin:
-    services.expire_due(ids=[bulletin_id])
+def _keep_preview(request: HttpRequest, origin: Unit, data: dict[str, Any]) -> bool:
+    """The speech previewed in the editor ("Nghe thử") becomes the bulletin's audio when it is saved, if it was
+    made from the "read as" text being saved; a preview of older text is not kept, and the page says so."""
     try:
-        return services.access_bulletin(request.user, bulletin_id, action)
-    except services.BulletinNotFound:
+        previewed = bulletin_audio.check_previewed_clip(
+            origin, request.POST.get("tts_clip", ""), str(data.get("read_as", ""))
+        )
+    except BulletinError as exc:
+        messages.warning(request, exc.message)
+        return False
+    if previewed is None:
+        return False
+    data["audio_asset_id"], duration = previewed
+    data["duration_s"] = max(1, round(duration))
+    return True
+
+
+def _bulletin(request: HttpRequest, bulletin_id: int, action: str = "bulletin.view") -> Bulletin:
+    """The bulletin as it is now: a page shows a lapsed one expired; a post expires it first (a GET changes
+    nothing, :mod:`loa.content.validity`)."""
+    if request.method != "GET":
+        expire_due(ids=[bulletin_id])
+    try:
+        return as_read_now(access_bulletin(request.user, bulletin_id, action))
+    except BulletinNotFound:
         raise Http404(_("Không tìm thấy bản tin.")) from None
 
 
@@ -278,9 +360,10 @@ def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     diff_of = _int_or_none(request.GET.get("diff"))
     by_number = {v.number: v for v in versions}
     if diff_of and diff_of in by_number and diff_of - 1 in by_number:
-        _unified, table = services.diff_versions(by_number[diff_of - 1], by_number[diff_of])
+        _unified, table = diff_versions(by_number[diff_of - 1], by_number[diff_of])
         diff_html = mark_safe(table)  # noqa: S308 - difflib escapes the compared text
-    step = services.current_step(b) if b.state == State.SUBMITTED else None
+    step = current_step(b) if b.state == State.SUBMITTED else None
+    review = _review_comparison(b, by_number)
     unit = b.origin_unit
     can_edit = can(request.user, unit, "bulletin.edit") and b.state in (
         State.DRAFT,
@@ -296,24 +379,29 @@ def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     if b.state == State.PUBLISHED and access_units(request.user, "device.control").exists():
         # the fleet's "send a command" form, with this bulletin chosen to play now
         play_now_url = reverse("fleet:command_new") + f"?action=play&bulletin_id={b.pk}"
+    schedule_url = ""
+    if b.state == State.PUBLISHED and access_units(request.user, "schedule.edit").exists():
+        # the schedule form with this bulletin chosen (docs/broadcast.md: the officer's path)
+        schedule_url = reverse("broadcast:schedule_new") + f"?bulletin={b.pk}"
     return render(
         request,
         "content/detail.html",
         {
             "b": b,
             "play_now_url": play_now_url,
+            "schedule_url": schedule_url,
             "receivers": b.receivers.order_by("path"),
-            "prov": services.provenance(b),
+            "prov": provenance(b),
             "versions": versions,
             "diff_html": diff_html,
             "diff_of": diff_of,
+            "diff_audio": _audio_pair(by_number.get((diff_of or 0) - 1), by_number.get(diff_of or 0)),
+            "review": review,
             "step": step,
-            "actions": services.available_transitions(b, request.user),
+            "actions": available_transitions(b, request.user),
             "comments": b.comments.select_related("author"),
             "can_edit": can_edit,
-            "can_comment": any(
-                can(request.user, unit, a) for a in ("bulletin.edit", "bulletin.review", "bulletin.approve")
-            ),
+            "can_comment": can_comment(request.user, b),
             "can_share": can(request.user, unit, "bulletin.edit")
             and unit.level == Level.COMMUNE
             and b.state in (State.APPROVED, State.PUBLISHED),
@@ -327,21 +415,78 @@ def detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     )
 
 
+def _audio_pair(old: BulletinVersion | None, new: BulletinVersion | None) -> dict[str, Any] | None:
+    """Both versions' audio, for players side by side, when the audio differs between them."""
+    if old is None or new is None:
+        return None
+    a, b = old.snapshot.get("audio_asset_id"), new.snapshot.get("audio_asset_id")
+    if a == b:
+        return None
+    return {"old": asset_url(a), "new": asset_url(b), "old_number": old.number, "new_number": new.number}
+
+
+def _review_comparison(b: Bulletin, by_number: dict[int, BulletinVersion]) -> dict[str, Any] | None:
+    """What changed since the approver last saw the bulletin whole: text diff and both audios."""
+    base = review_baseline(b)
+    current = by_number.get(b.version)
+    if base is None or current is None:
+        return None
+    _unified, table = diff_versions(base, current)
+    return {
+        "old": base.number,
+        "new": current.number,
+        "table": mark_safe(table),  # noqa: S308 - difflib escapes the compared text
+        "audio": _audio_pair(base, current),
+    }
+
+
+#: Transitions that reach beyond the page: the POST first answers with a confirmation naming their scope.
+CONFIRMED_TRANSITIONS = {"publish": bulletin_scope.publish_scope, "cancel": bulletin_scope.cancel_scope}
+
+
 @login_required
 @require_POST
 def transition(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id)
     name = request.POST.get("name", "")
-    t = services.TRANSITIONS.get(name)
+    t = TRANSITIONS.get(name)
     if t is None or not t.public:
         messages.error(request, _("Thao tác không hợp lệ."))
         return redirect("content:detail", bulletin_id=b.pk)
     try:
-        services.do_transition(
-            b, name, actor=request.user, note=request.POST.get("note", ""), request=request
-        )
+        access_transition(b, name, request.user)  # the same question the page asked to show the button
+    except BulletinError as exc:
+        messages.error(request, exc.message)
+        return redirect("content:detail", bulletin_id=b.pk)
+
+    def confirm_page(error: Refusal | None = None) -> HttpResponse:
+        context = {
+            "b": b,
+            "label": _(t.label),
+            "scope": CONFIRMED_TRANSITIONS[name](b),
+            "action": reverse("content:transition", args=[b.pk]),
+            "hidden": {"name": name, "version": request.POST.get("version", str(b.version))},
+            "danger": name == "cancel",
+            "back": reverse("content:detail", args=[b.pk]),
+            "ask_totp": totp_needed(b, name),  # the cancel stops an emergency on loudspeakers
+            "error": error.message if error is not None else "",
+        }
+        return render(request, "content/confirm.html", context, status=error.status if error else 200)
+
+    if name in CONFIRMED_TRANSITIONS and request.POST.get("confirm") != "1":
+        return confirm_page()
+    try:
+        confirmation = access_totp_confirmation(b, name, request.user, request.POST.get("totp", ""))
+    except Refusal as exc:  # the person retypes the code on the same confirmation
+        return confirm_page(exc)
+    try:
+        seen = request.POST.get("version", "")
+        do_transition(
+            b, name, actor=request.user, note=request.POST.get("note", ""), request=request,
+            version=int(seen) if seen.isdecimal() else None, confirmation=confirmation,
+        )  # fmt: skip
         messages.success(request, _("Đã thực hiện: %(action)s.") % {"action": _(t.label)})
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
 
@@ -349,11 +494,11 @@ def transition(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def comment(request: HttpRequest, bulletin_id: int) -> HttpResponse:
-    b = _bulletin(request, bulletin_id)
+    b = access_comment(request.user, _bulletin(request, bulletin_id))
     try:
-        services.do_add_comment(b, request.POST.get("text", ""), actor=request.user, request=request)
+        do_add_comment(b, request.POST.get("text", ""), actor=request.user, request=request)
         messages.success(request, _("Đã gửi bình luận."))
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("content:detail", args=[b.pk]) + "#comments")
 
@@ -363,9 +508,9 @@ def comment(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def make_audio(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     try:
-        services.do_make_audio(b, actor=request.user, request=request)
+        do_make_audio(b, actor=request.user, request=request)
         messages.success(request, _("Đã tạo âm thanh từ văn bản."))
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
 
@@ -375,9 +520,9 @@ def make_audio(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def share(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     try:
-        services.do_share_up(b, actor=request.user, note=request.POST.get("note", ""), request=request)
+        do_share_up(b, actor=request.user, note=request.POST.get("note", ""), request=request)
         messages.success(request, _("Đã đề xuất bản tin lên tỉnh."))
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:detail", bulletin_id=b.pk)
 
@@ -387,8 +532,8 @@ def share(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def replace(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b = _bulletin(request, bulletin_id, "bulletin.edit")
     try:
-        new = services.do_copy_as_replacement(b, actor=request.user, request=request)
-    except services.BulletinError as exc:
+        new = do_copy_as_replacement(b, actor=request.user, request=request)
+    except BulletinError as exc:
         messages.error(request, exc.message)
         return redirect("content:detail", bulletin_id=b.pk)
     messages.success(request, _("Đã tạo bản tin thay thế (bản nháp)."))
@@ -409,6 +554,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         qs = inbox_items(unit)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    page.object_list = feed_all_as_read_now(page.object_list)
     return render(
         request,
         "content/inbox.html",
@@ -419,6 +565,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "states": FeedItem.State.choices,
             "can_take": can(request.user, unit, "bulletin.take"),
             "can_republish": can(request.user, unit, "bulletin.edit"),
+            "can_schedule": can(request.user, unit, "schedule.edit"),
         },
     )
 
@@ -426,23 +573,36 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def feed_action(request: HttpRequest, item_id: int, name: str) -> HttpResponse:
-    action = "bulletin.edit" if name == "republish" else "bulletin.view"
-    try:
-        item = services.access_feed_item(request.user, item_id, action)
-    except services.BulletinError:
-        raise Http404(_("Không tìm thấy bản tin trong hộp thư.")) from None
     try:
         if name == "republish":
-            copy = services.do_republish(item, actor=request.user, request=request)
+            item = access_feed_item(request.user, item_id, "bulletin.edit")
+        else:
+            item = access_feed_decision(request.user, item_id)
+    except BulletinError:
+        raise Http404(_("Không tìm thấy bản tin trong hộp thư.")) from None
+    if name == "decline" and request.POST.get("confirm") != "1":
+        context = {
+            "b": item.bulletin,
+            "label": _(FEED_TRANSITIONS[name][2]),
+            "scope": bulletin_scope.decline_scope(item),
+            "action": reverse("content:feed_action", args=[item.pk, name]),
+            "hidden": {},
+            "note": request.POST.get("note", ""),
+            "show_note": True,
+            "danger": True,
+            "back": reverse("content:inbox"),
+        }
+        return render(request, "content/confirm.html", context)
+    try:
+        if name == "republish":
+            copy = do_republish(item, actor=request.user, request=request)
             messages.success(request, _("Đã tạo bản nháp của tỉnh từ bản tin xã đề xuất."))
             return redirect("content:edit", bulletin_id=copy.pk)
-        if name not in services.FEED_TRANSITIONS:
+        if name not in FEED_TRANSITIONS:
             raise Http404()
-        services.do_feed_transition(
-            item, name, actor=request.user, note=request.POST.get("note", ""), request=request
-        )
+        do_feed_transition(item, name, actor=request.user, note=request.POST.get("note", ""), request=request)
         messages.success(request, _("Đã nhận bản tin.") if name == "take" else _("Đã từ chối bản tin."))
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return redirect("content:inbox")
 
@@ -501,7 +661,7 @@ def media_context(request: HttpRequest, b: Bulletin) -> dict[str, Any]:
         "audio_max_mb": int(setting("LOA_MEDIA_MAX_BYTES")) // (1024 * 1024),
         "audio_max_minutes": int(setting("LOA_MEDIA_MAX_DURATION_S")) // 60,
         "attach_max_mb": max_bytes() // (1024 * 1024),
-        "attach_allowed": ALLOWED_TEXT,
+        "attach_allowed": _(ALLOWED_TEXT),
     }
 
 
@@ -514,7 +674,22 @@ def _audio_job_context(b: Bulletin, job: Any) -> dict[str, Any]:
 
     outcome = job_outcome(job)
     asset = outcome["asset"]
-    return {"b": b, **outcome, "asset_duration": duration_text(asset.duration_s) if asset else ""}
+    result = job.result or {}
+    return {
+        "b": b,
+        **outcome,
+        "asset_duration": duration_text(asset.duration_s) if asset else "",
+        "attached": result.get("bulletin_id") == b.pk,
+        "attach_error": result.get("bulletin_error", ""),
+    }
+
+
+def _job_answer(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    """The job fragment for htmx; once the audio is the bulletin's, the page reloads to show it in place."""
+    response = render(request, "content/_audio_job.html", context)
+    if context.get("attached"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
@@ -528,19 +703,19 @@ def audio_upload(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     status = 200
     try:
         if not _editable(b):
-            raise services.BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
+            raise BulletinError("bulletin_not_editable", _("Bản tin này không sửa được nữa."), 409)
         access_unit(request.user, b.origin_unit, "media.upload")
-        job = receive_upload(request, b.origin_unit)
+        job = receive_upload(request, b.origin_unit, task=bulletin_audio.TASK, bulletin_id=b.pk)
     except MediaRejected as exc:
         context: dict[str, Any] = {"b": b, "error": exc.message, "code": exc.code}
         status = 413 if exc.code == "too_large" else 400
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         context, status = {"b": b, "error": exc.message, "code": exc.code}, exc.status
     else:
         context = _audio_job_context(b, job)
     if request.headers.get("HX-Request"):
         # htmx swaps only 2xx answers: the refusal is shown in place, the status says what happened
-        return render(request, "content/_audio_job.html", context, status=200)
+        return _job_answer(request, context)
     if status != 200:
         messages.error(request, context["error"])
         return render(
@@ -562,7 +737,7 @@ def audio_job(request: HttpRequest, bulletin_id: int, job_id: int) -> HttpRespon
     access_unit(request.user, b.origin_unit, "media.view")
     context = _audio_job_context(b, job)
     if request.headers.get("HX-Request"):
-        return render(request, "content/_audio_job.html", context)
+        return _job_answer(request, context)
     return render(request, "content/audio_job.html", {**context, **media_context(request, b)})
 
 
@@ -575,13 +750,11 @@ def audio_set(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     asset_id = _int_or_none(raw)
     try:
         if raw and asset_id is None:
-            raise services.BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
+            raise BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
         if raw == "" and request.POST.get("remove") != "1":
-            raise services.BulletinError(
-                "asset_required", _("Hãy chọn một tệp âm thanh trong thư viện."), 400
-            )
-        services.do_set_audio(b, asset_id, actor=request.user, request=request)
-    except services.BulletinError as exc:
+            raise BulletinError("asset_required", _("Hãy chọn một tệp âm thanh trong thư viện."), 400)
+        do_set_audio(b, asset_id, actor=request.user, request=request)
+    except BulletinError as exc:
         messages.error(request, exc.message)
         return render(
             request,
@@ -592,7 +765,7 @@ def audio_set(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     b.refresh_from_db()
     if asset_id is None:
         messages.success(request, _("Đã bỏ âm thanh của bản tin."))
-    elif b.state == State.SUBMITTED and b.approvals.filter(cleared_at__isnull=False).exists():
+    elif review_baseline(b) is not None:
         messages.warning(request, _("Đã gắn âm thanh. Nội dung thay đổi nên bản tin phải được duyệt lại."))
     else:
         messages.success(request, _("Đã gắn âm thanh vào bản tin."))
@@ -613,21 +786,20 @@ def attach(request: HttpRequest, bulletin_id: int) -> HttpResponse:
             try:
                 path = save_chunks(upload.chunks())
             except AttachmentRejected as exc:
-                raise services.BulletinError(exc.code, exc.message, 413, "file") from exc
+                raise BulletinError(exc.code, exc.message, 413, "file") from exc
             try:
-                services.do_upload_attachment(
-                    b, path, upload.name or "", title, actor=request.user, request=request
-                )
+                access_unit(request.user, b.origin_unit, "media.upload")
+                do_upload_attachment(b, path, upload.name or "", title, actor=request.user, request=request)
             finally:
                 path.unlink(missing_ok=True)
         elif request.POST.get("asset_id"):
             asset_id = _int_or_none(request.POST["asset_id"])
             if asset_id is None:
-                raise services.BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
-            services.do_attach(b, "audio", asset_id, title, actor=request.user, request=request)
+                raise BulletinError("asset_invalid", _("Mã tệp không hợp lệ."), 400)
+            do_attach(b, "audio", asset_id, title, actor=request.user, request=request)
         else:
-            raise services.BulletinError("file_required", _("Chưa chọn tệp để đính kèm."), 400, "file")
-    except services.BulletinError as exc:
+            raise BulletinError("file_required", _("Chưa chọn tệp để đính kèm."), 400, "file")
+    except BulletinError as exc:
         messages.error(request, exc.message)
         return render(
             request,
@@ -676,9 +848,9 @@ def attachment_file(request: HttpRequest, bulletin_id: int, attachment_id: int) 
 def detach(request: HttpRequest, bulletin_id: int, attachment_id: int) -> HttpResponse:
     b, att = _attachment(request, bulletin_id, attachment_id, "bulletin.edit")
     try:
-        services.do_detach(att, actor=request.user, request=request)
+        do_detach(att, actor=request.user, request=request)
         messages.success(request, _("Đã gỡ tệp đính kèm (tệp vẫn còn trong thư viện)."))
-    except services.BulletinError as exc:
+    except BulletinError as exc:
         messages.error(request, exc.message)
     return _back(b)
 
@@ -696,13 +868,13 @@ def policies(request: HttpRequest) -> HttpResponse:
         .order_by("level", "name")[:500]
     )
     custom = {p.unit_id: p.steps for p in ApprovalPolicy.objects.filter(unit__in=units)}
-    rows = [(u, custom.get(u.pk) or services.DEFAULT_STEPS, u.pk in custom) for u in units]
+    rows = [(u, custom.get(u.pk) or DEFAULT_STEPS, u.pk in custom) for u in units]
     return render(request, "content/policies.html", {"rows": rows})
 
 
 def _policy_rows(steps: list[dict[str, str]]) -> list[dict[str, str]]:
     rows = [dict(s) for s in steps]
-    return rows + [{"role": "", "label": ""}] * (services.MAX_STEPS - len(rows))
+    return rows + [{"role": "", "label": ""}] * (MAX_STEPS - len(rows))
 
 
 @login_required
@@ -719,17 +891,17 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
         ]
         try:
             if request.POST.get("reset") == "1":
-                steps = list(services.DEFAULT_STEPS)
+                steps = list(DEFAULT_STEPS)
             for i, step in enumerate(steps, start=1):
                 if not step["role"].strip():
-                    raise services.BulletinError(
+                    raise BulletinError(
                         "step_role_invalid",
                         _("Bước %(n)s: hãy chọn ai duyệt bước này.") % {"n": i},
                         400,
                         "steps",
                     )
-            services.do_set_approval_policy(unit, steps, actor=request.user, request=request)
-        except services.BulletinError as exc:
+            do_set_approval_policy(unit, steps, actor=request.user, request=request)
+        except BulletinError as exc:
             messages.error(request, exc.message)
             status = exc.status
             current = steps
@@ -737,15 +909,15 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, _("Đã lưu quy trình duyệt của %(unit)s.") % {"unit": unit.name})
             return redirect("content:policy", code=unit.code)
     else:
-        current = services.policy_steps(unit)
+        current = policy_steps(unit)
     return render(
         request,
         "content/policy.html",
         {
             "unit": unit,
             "rows": _policy_rows(current),
-            "step_roles": [(role, services.STEP_ROLES[role][1]) for role in services.STEP_ROLES],
-            "max_steps": services.MAX_STEPS,
+            "step_roles": [(role, STEP_ROLES[role][1]) for role in STEP_ROLES],
+            "max_steps": MAX_STEPS,
             "is_default": not ApprovalPolicy.objects.filter(unit=unit).exclude(steps=[]).exists(),
             "waiting": Bulletin.objects.filter(origin_unit=unit, state=State.SUBMITTED).count(),
         },

@@ -115,6 +115,8 @@ def test_notice_from_editor_to_commune_inbox(
         assert re.search(r"/bulletins/\d+/$", page.url), page.url
         bulletin_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
         assert page.get_attribute("#bulletin-state", "data-state") == "draft"
+        # the previewed speech was kept on save: the bulletin has its audio
+        assert page.locator("#bulletin-audio").count() == 1 and page.locator("#no-audio").count() == 0
         # 3. submit it
         _submit(page, "[data-action=submit]")
         assert page.get_attribute("#bulletin-state", "data-state") == "submitted"
@@ -132,7 +134,10 @@ def test_notice_from_editor_to_commune_inbox(
         _submit(page, "[data-action=approve]")
         assert page.get_attribute("#bulletin-state", "data-state") == "approved"
         assert "Trần Thị Duyệt" in page.inner_text("#approvals")
-        _submit(page, "[data-action=publish]")
+        _submit(page, "[data-action=publish]")  # a confirmation names what publishing reaches
+        assert "Phát hành tới 1 xã/phường" in page.inner_text("#confirm-scope")
+        assert Bulletin.objects.get(pk=bulletin_id).state == "approved"
+        _submit(page, "#btn-confirm")
         assert page.get_attribute("#bulletin-state", "data-state") == "published"
 
         # 6. it waits in commune A's inbox, and not in commune B's

@@ -59,7 +59,7 @@ def _client(people: People, who: str) -> Client:
     return people[who].client
 
 
-def test_upload_audio_then_use_it(store: Path, tone: Path, people: People) -> None:
+def test_uploaded_audio_is_used_for_the_bulletin_at_once(store: Path, tone: Path, people: People) -> None:
     b = _draft(people)
     client = _client(people, "op_a")
     page = client.get(f"/bulletins/{b.pk}/").content.decode()
@@ -72,18 +72,14 @@ def test_upload_audio_then_use_it(store: Path, tone: Path, people: People) -> No
     job = Job.objects.get(kind="media.ingest")  # the media library's job (inline in tests)
     asset = MediaAsset.objects.get(unit=people.tree["a"])
     assert 'data-job-state="done"' in fragment and f"/media/files/{asset.sha256}.mp3" in fragment
-    assert f'name="asset_id" value="{asset.pk}"' in fragment
-    # while the job runs, the fragment polls the bulletin's job URL
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, progress=37, message="Đang chuẩn hóa")
-    running = client.get(f"/bulletins/{b.pk}/audio/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
-    assert 'hx-trigger="every 1s"' in running and 'value="37"' in running
-    # nothing attached until the operator says so
-    b.refresh_from_db()
-    assert b.audio_asset_id is None
-    r = client.post(f"/bulletins/{b.pk}/audio/set/", {"asset_id": asset.pk})
-    assert r.status_code == 302
+    # used for the bulletin at once (no second click); the page reloads to show it in place
+    assert "và dùng làm âm thanh của bản tin" in fragment and r["HX-Refresh"] == "true"
     b.refresh_from_db()
     assert b.audio_asset_id == asset.pk and b.duration_s == 3
+    # (while the job runs, the fragment polls the bulletin's job URL with the worker's own progress:
+    # tests/loa/jobs/test_worker.py, with the worker in its own process)
+    done = client.get(f"/bulletins/{b.pk}/audio/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-job-state="done"' in done and 'hx-trigger="every 1s"' not in done
     entry = AuditEntry.objects.filter(action="bulletin.updated", object_id=str(b.pk)).latest("pk")
     assert "audio_asset_id" in entry.data["changed"]
     page = client.get(f"/bulletins/{b.pk}/").content.decode()

@@ -76,3 +76,31 @@ def test_console_editor_library_detail_and_diff(people: People) -> None:
     assert people["op_b"].client.get(f"/bulletins/{b.pk}/").status_code == 404
     assert people["op_b"].client.post(f"/bulletins/{b.pk}/transition/", {"name": "cancel"}).status_code == 404
     assert Bulletin.objects.get(pk=b.pk).state == "submitted"
+
+
+def test_a_validity_time_that_is_not_one_is_said_in_plain_words(people: People) -> None:
+    """Review 2026-12-05 item 3: 31/02/2026 25:00 answered 'phải là thời điểm dạng ISO 8601' under a field whose
+    hint says dd/mm/yyyy hh:mm."""
+    client = people["op_a"].client
+    client.post("/pick-unit/", {"unit": "06652"})
+    form = {"title": "Thông báo lịch tiêm chủng", "body": "Mời bà con đưa trẻ đi tiêm.", "field": "4",
+            "content_type": "1", "priority": "3", "language": "vie", "receivers": ["06652.001"]}  # fmt: skip
+    for typed, said in (
+        ("31/02/2026 25:00", "Hiệu lực từ: Ngày 31/02/2026 không có trong lịch."),
+        ("31/02/2026", "Hiệu lực từ: Ngày 31/02/2026 không có trong lịch."),
+        ("01/03/2026 25:00", "Hiệu lực từ: Giờ 25:00 không hợp lệ."),
+        ("mai 8 giờ", "Hiệu lực từ: cần dạng dd/mm/yyyy hh:mm."),
+    ):
+        r = client.post("/bulletins/new/", form | {"valid_from": typed})
+        page = r.content.decode()
+        assert r.status_code == 400 and said in page and "ISO" not in page, (typed, page[:300])
+    assert not Bulletin.objects.filter(title="Thông báo lịch tiêm chủng").exists()
+
+
+def test_the_approvals_tab_is_only_for_those_who_approve(people: People) -> None:
+    # an operator who approves nothing was offered "Chờ tôi duyệt", an always-empty list
+    operator = people["op_a"].client.get("/bulletins/").content.decode()
+    approver = people["appr_a"].client.get("/bulletins/").content.decode()
+    tabs = re.compile(r'<nav class="content-tabs".*?</nav>', re.S)
+    assert "/bulletins/approvals/" not in tabs.search(operator).group(0)  # type: ignore[union-attr]
+    assert "/bulletins/approvals/" in tabs.search(approver).group(0)  # type: ignore[union-attr]

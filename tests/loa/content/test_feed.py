@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from loa.content.models import BroadcastHandoff, Bulletin
+from tests.loa.broadcast.conftest import totp_now  # type: ignore[import-not-found]
 from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
 
@@ -80,7 +81,14 @@ def test_emergency_is_handed_to_broadcast_at_once_and_cancel_stops_it(people: Pe
     assert list(BroadcastHandoff.objects.filter(bulletin_id=b["id"]).values_list("kind", "unit__code")) == [
         ("emergency", "06652")
     ]
-    status, cancelled = people["appr_p"].transition(b["id"], "cancel", "Đã hết nguy hiểm")
+    # cancelling an emergency bulletin stops the warning on loudspeakers: the canceller's TOTP is asked
+    status, refused = people["appr_p"].transition(b["id"], "cancel", "Đã hết nguy hiểm")
+    assert status == 403 and refused["error"]["code"] == "totp_required"
+    assert list(BroadcastHandoff.objects.filter(bulletin_id=b["id"]).values_list("kind", flat=True)) == [
+        "emergency"
+    ]
+    body = {"name": "cancel", "note": "Đã hết nguy hiểm", "totp": totp_now(people["appr_p"].user)}
+    status, cancelled = people["appr_p"].post(f"/{b['id']}/transitions", body)
     assert status == 200 and cancelled["state"] == "cancelled"
     kinds = list(BroadcastHandoff.objects.filter(bulletin_id=b["id"]).values_list("kind", flat=True))
     assert kinds == ["emergency", "cancel"]

@@ -129,7 +129,7 @@ def test_multi_step_policy_editorial_board_then_leader(people: People) -> None:
     # only someone who manages the province's settings may set its policy
     status, _ = people["editor_p"].call("put", "/policies/22", admin_body)
     assert status == 403
-    from loa.content.services import do_set_approval_policy
+    from loa.content.policies import do_set_approval_policy
 
     do_set_approval_policy(people.tree["province"], admin_body["steps"], actor=_admin(people))
     editor, editor2, leader = people["editor_p"], people["editor_p2"], people["appr_p"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from loa.content.services import expire_due
+from loa.content.workflow import expire_due
 
 
 class Command(BaseCommand):

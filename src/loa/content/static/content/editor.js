@@ -36,12 +36,37 @@ document.addEventListener("DOMContentLoaded", () => {
     return response;
   };
 
+  // the reading with what the machine will say differently from the written text marked
+  const marked = $("read-as-marked");
+  const showSpans = (spans) => {
+    marked.replaceChildren(...spans.map((s) => {
+      const node = document.createElement(s.changed ? "mark" : "span");
+      node.textContent = s.text;
+      return node;
+    }));
+    $("read-as-marked-box").hidden = spans.length === 0;
+  };
+  let spansTimer;
+  const refreshSpans = () => {
+    clearTimeout(spansTimer);
+    spansTimer = setTimeout(async () => {
+      if (!readAs.value.trim()) { showSpans([]); return; }
+      try {
+        const data = await (await post(form.dataset.spansUrl, { text: sourceText(), read_as: readAs.value })).json();
+        showSpans(data.spans || []);
+      } catch (e) { /* the marks are a help, not a step: the text area stays as typed */ }
+    }, 400);
+  };
+  readAs.addEventListener("input", refreshSpans);
+  if (readAs.value.trim()) refreshSpans();
+
   const normalize = async () => {
     const text = sourceText();
     if (!text) { status.textContent = msg("msgEmpty"); return false; }
     status.textContent = msg("msgNormalizing");
-    const data = await (await post(form.dataset.normalizeUrl, { text })).json();
+    const data = await (await post(form.dataset.normalizeUrl, { text, unit: form.dataset.unit })).json();
     readAs.value = data.read_as ?? "";
+    showSpans(data.spans || []);
     status.textContent = msg("msgNormalized");
     return true;
   };
@@ -55,7 +80,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!readAs.value.trim() && !(await normalize())) return;
       status.textContent = msg("msgSynthesizing");
       const response = await post(form.dataset.previewUrl, {
-        unit: form.dataset.unit, text: sourceText(), read_as: readAs.value,
+        unit: form.dataset.unit, text: sourceText(), read_as: readAs.value, title: $("f-title").value,
       });
       const type = response.headers.get("Content-Type") || "";
       let src;
@@ -64,6 +89,8 @@ document.addEventListener("DOMContentLoaded", () => {
       } else {
         const data = await response.json();
         src = data.url || data.audio_url || data.src;
+        // saved with the bulletin: the server keeps it if "read as" is still the text it was made from
+        $("f-tts-clip").value = data.id || "";
       }
       audio.hidden = false;
       audio.src = src;
