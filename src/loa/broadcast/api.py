@@ -4,29 +4,27 @@ credentials), emergency broadcasts with live progress, and proof of play."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
-from loa.accounts.access import access_unit, access_unit_code, can
+from loa.accounts.access import access_unit, access_unit_code
+from loa.alerts.models import EmergencyPush
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from loa.api.types import ApiDateTime
+from loa.broadcast import approval, preview, proof, services
 from loa.broadcast import emergency as em
-from loa.broadcast import preview, proof, services
+from loa.broadcast.access import access_override
 from loa.broadcast.compile import effective_limits, manifest_payload
 from loa.broadcast.guardrails import windows_hhmm, windows_text
 from loa.broadcast.models import Emergency, Guardrail, Programme, RelaySource, Schedule
 from loa.broadcast.recurrence import describe
+from loa.fleet.device_auth import authenticated_device
 
 router = Router()
-
-
-def _error(exc: services.BroadcastError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, exc.details)
 
 
 # ---- relay sources -------------------------------------------------------------------------------------
@@ -61,12 +59,7 @@ def list_relays(request: HttpRequest, code: str) -> Any:
 )
 def add_relay(request: HttpRequest, code: str, payload: RelayIn) -> Any:
     unit = access_unit_code(request.user, code, "schedule.override", token_of(request))
-    try:
-        r = services.do_create_relay_source(
-            unit, payload.name, payload.url, actor=request.user, request=request
-        )
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    r = services.do_create_relay_source(unit, payload.name, payload.url, actor=request.user, request=request)
     return Status(201, {"id": r.pk, "name": r.name, "url": r.url, "province": unit.code})
 
 
@@ -101,6 +94,7 @@ class ProgrammeOut(Schema):
     id: int
     unit: str
     title: str
+    state: str = Field(..., description="pending (chờ duyệt), approved (đã duyệt), rejected (bị trả lại)")
     duration_s: float
     items: list[ItemOut]
 
@@ -111,6 +105,7 @@ def _programme_out(p: Programme) -> dict[str, Any]:
         "id": p.pk,
         "unit": p.unit.code,
         "title": p.title,
+        "state": p.state,
         "duration_s": sum(i.duration_s for i in items),
         "items": [
             {
@@ -135,10 +130,9 @@ def create_programme(request: HttpRequest, payload: ProgrammeIn) -> Any:
         )
         for i in payload.items
     ]  # fmt: skip
-    try:
-        p = services.do_create_programme(unit, payload.title, specs, actor=request.user, request=request)
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    p = services.do_create_programme(
+        unit, payload.title, specs, actor=request.user, request=request, token=token_of(request)
+    )
     return Status(201, _programme_out(p))
 
 
@@ -153,6 +147,27 @@ def list_programmes(request: HttpRequest, unit: str) -> Any:
         .prefetch_related("items")
     )
     return [_programme_out(p) for p in qs[:200]]
+
+
+class DecisionIn(Schema):
+    approve: bool
+    note: str = Field("", max_length=2000, description="lý do (bắt buộc khi trả lại)")
+
+
+@router.post(
+    "/programmes/{programme_id}/decision",
+    response={200: ProgrammeOut, **ERROR_RESPONSES},
+    summary="Duyệt hoặc trả lại chương trình chờ duyệt (người duyệt, không phải người soạn)",
+)
+def decide_programme(request: HttpRequest, programme_id: int, payload: DecisionIn) -> Any:
+    p = Programme.objects.select_related("unit").filter(pk=programme_id).first()
+    if p is None:
+        raise ApiError(404, "programme_not_found", "Không tìm thấy chương trình.")
+    access_unit(request.user, p.unit, "bulletin.approve", token_of(request))
+    p = approval.do_decide_programme(
+        p, approve=payload.approve, actor=request.user, note=payload.note, request=request
+    )
+    return _programme_out(p)
 
 
 # ---- schedules -----------------------------------------------------------------------------------------
@@ -268,10 +283,7 @@ def _ancestors(path: str) -> list[str]:
 )
 def check_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
     owner, spec = _spec(request, payload)
-    try:
-        return [v.as_dict() for v in services.check_schedule(spec, owner=owner)]
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    return [v.as_dict() for v in services.check_schedule(spec, owner=owner)]
 
 
 @router.post(
@@ -279,14 +291,8 @@ def check_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
 )
 def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
     owner, spec = _spec(request, payload)
-    may_override = can(request.user, owner, "schedule.override", token_of(request))
-    try:
-        s = services.do_create_schedule(
-            spec, owner=owner, actor=request.user, request=request, override_reason=payload.override_reason,
-            may_override=may_override,
-        )  # fmt: skip
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    override = access_override(request.user, owner, payload.override_reason, token_of(request))
+    s = services.do_create_schedule(spec, owner=owner, actor=request.user, request=request, override=override)
     return Status(201, _schedule_out(s))
 
 
@@ -321,10 +327,7 @@ def get_schedule(request: HttpRequest, schedule_id: int) -> Any:
 )
 def cancel_schedule(request: HttpRequest, schedule_id: int) -> Any:
     s = _schedule_or_404(request, schedule_id, "schedule.edit")
-    try:
-        services.do_cancel_schedule(s, actor=request.user, request=request)
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    services.do_cancel_schedule(s, actor=request.user, request=request)
     return _schedule_out(s)
 
 
@@ -391,10 +394,7 @@ def get_guardrails(request: HttpRequest, code: str) -> Any:
 )
 def set_guardrails(request: HttpRequest, code: str, payload: GuardrailIn) -> Any:
     unit = access_unit_code(request.user, code, "schedule.override", token_of(request))
-    try:
-        services.do_set_guardrails(unit, payload.dict(), actor=request.user, request=request)
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    services.do_set_guardrails(unit, payload.dict(), actor=request.user, request=request)
     return _guardrail_out(unit)
 
 
@@ -441,24 +441,8 @@ def get_preview(request: HttpRequest, code: str, device: str = "", hours: int = 
     summary="Lịch phát đã ký của một cụm loa (thiết bị xác thực bằng tài khoản MQTT của mình)",
 )
 def get_manifest(request: HttpRequest, device_id: str) -> HttpResponse:
-    from loa.fleet import broker
-    from loa.fleet.models import Device
-
-    header = request.headers.get("Authorization", "")
-    user = password = ""
-    if header.startswith("Basic "):
-        try:
-            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            user = password = ""
-    device = Device.objects.active().filter(device_id=device_id).only("device_id", "credentials_hash").first()
-    if (
-        device is None
-        or user != device_id
-        or not password
-        or not device.credentials_hash
-        or not broker.check_password(password, device.credentials_hash)
-    ):
+    device = authenticated_device(request)  # its MQTT credentials as HTTP Basic auth; a revoked device: None
+    if device is None or device.device_id != device_id:
         raise ApiError(
             401, "not_authenticated", "Thiết bị chưa xác thực: dùng tên và mật khẩu MQTT của cụm loa."
         )
@@ -485,6 +469,15 @@ class CancelIn(Schema):
     totp: str = Field("", max_length=16)
 
 
+class WebPushOut(Schema):
+    state: str = Field(..., description="queued, sending, done or failed")
+    subscriptions: int = Field(..., description="điện thoại đăng ký nhận cảnh báo trong vùng phát")
+    delivered: int = Field(..., description="cảnh báo đã được dịch vụ đẩy nhận (201)")
+    failed: int
+    removed: int = Field(..., description="đăng ký hết hạn (404/410) đã xóa")
+    cancel_delivered: int
+
+
 class EmergencyOut(Schema):
     id: int
     unit: str
@@ -500,14 +493,28 @@ class EmergencyOut(Schema):
     finished: int
     failed: int
     pending: int
+    finished_at: dt.datetime | None = Field(None, description="khi lần phát cuối kết thúc (state = finished)")
+    tone_failed: bool = Field(False, description="chuông báo động không tạo được: đã phát không có chuông")
+    web_push: WebPushOut | None = Field(None, description="cảnh báo tới điện thoại người dân qua Web Push")
 
 
 def _emergency_out(e: Emergency) -> dict[str, Any]:
+    p = em.progress(e)
+    status = em.status(e, p)
     return {
-        "id": e.pk, "unit": e.unit.code, "title": e.title, "item_id": e.item_id, "state": e.state,
+        "id": e.pk, "unit": e.unit.code, "title": e.title, "item_id": e.item_id, "state": status.state,
         "repeat": e.repeat, "duration_s": e.duration_s, "requested_at": e.requested_at,
-        **em.progress(e).as_dict(),
+        "finished_at": status.finished_at, "tone_failed": e.tone_failed, **p.as_dict(),
+        "web_push": _web_push(e),
     }  # fmt: skip
+
+
+def _web_push(e: Emergency) -> dict[str, Any] | None:
+    push = EmergencyPush.objects.filter(emergency=e).first()
+    if push is None:
+        return None
+    return {k: getattr(push, k) for k in ("state", "subscriptions", "delivered", "failed", "removed",
+                                          "cancel_delivered")}  # fmt: skip
 
 
 @router.post("/emergencies", response={201: EmergencyOut, **ERROR_RESPONSES}, summary="Phát khẩn cấp")
@@ -516,14 +523,11 @@ def start_emergency(request: HttpRequest, payload: EmergencyIn) -> Any:
 
     requested_at = timezone.now()
     unit = access_unit_code(request.user, payload.unit, "broadcast.emergency", token_of(request))
-    try:
-        e = em.do_start_emergency(
-            unit, actor=request.user, totp=payload.totp, title=payload.title, text=payload.text,
-            media_asset_id=payload.media_asset_id, repeat=payload.repeat, tone=payload.tone,
-            requested_at=requested_at, request=request,
-        )  # fmt: skip
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    e = em.do_start_emergency(
+        unit, actor=request.user, totp=payload.totp, title=payload.title, text=payload.text,
+        media_asset_id=payload.media_asset_id, repeat=payload.repeat, tone=payload.tone,
+        requested_at=requested_at, request=request, token=token_of(request),
+    )  # fmt: skip
     return Status(201, _emergency_out(e))
 
 
@@ -547,10 +551,7 @@ def get_emergency(request: HttpRequest, emergency_id: int) -> Any:
 )
 def cancel_emergency(request: HttpRequest, emergency_id: int, payload: CancelIn) -> Any:
     e = _emergency_or_404(request, emergency_id, "broadcast.emergency")
-    try:
-        em.do_cancel_emergency(e, actor=request.user, totp=payload.totp, request=request)
-    except services.BroadcastError as exc:
-        raise _error(exc) from exc
+    em.do_cancel_emergency(e, actor=request.user, totp=payload.totp, request=request)
     return _emergency_out(e)
 
 

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from loa.broadcast.models import (
     ItemKind,
     ManifestContent,
     ManifestRevision,
+    Programme,
     Schedule,
 )
 from loa.broadcast.recurrence import (
@@ -43,7 +45,13 @@ from loa.broadcast.recurrence import (
     session_seconds,
     session_starts,
 )
+from loa.content.models import State as BulletinState
+from loa_protocol import items
+from loa_protocol import windows as wnd
+from loa_protocol.messages import MAX_MANIFEST_BYTES
 from loa_protocol.signing import load_private_key
+
+log = logging.getLogger(__name__)
 
 HORIZON = dt.timedelta(hours=48)
 REFRESH_BEFORE = dt.timedelta(hours=24)  # re-sign an unchanged manifest when it has less than this left
@@ -86,6 +94,17 @@ class ItemMedia:
     media_url: str
     duration_s: float
     kind: str = "file"  # "stream": a relay, played live from media_url, no sha256 (see docs/protocol.md)
+    # a bulletin item plays only while its bulletin is published and valid (docs/adr/0007): a cancelled or
+    # expired bulletin's approval is withdrawn, its slots stay empty (the other items keep their times)
+    withdrawn: bool = False
+    until: dt.datetime | None = None
+
+
+def _bulletin_approval(item: Any) -> tuple[bool, dt.datetime | None]:
+    bulletin = item.bulletin if item.bulletin_id else None
+    if bulletin is None:
+        return False, None
+    return bulletin.state != BulletinState.PUBLISHED, bulletin.valid_until
 
 
 def programme_media(s: Schedule) -> list[ItemMedia]:
@@ -93,13 +112,25 @@ def programme_media(s: Schedule) -> list[ItemMedia]:
     minutes (or the item's own duration)."""
     out = []
     for item in s.programme.items.all():
+        withdrawn, until = _bulletin_approval(item)
         duration = item.duration_s
         kind = "file"
         if item.kind == ItemKind.RELAY:
             kind = "stream"
             if s.relay_minutes:
                 duration = s.relay_minutes * 60.0
-        out.append(ItemMedia(f"pi-{item.pk}", item.title, item.sha256, item.media_url, float(duration), kind))
+        out.append(
+            ItemMedia(
+                items.programme_item_id(item.pk),
+                item.title,
+                item.sha256,
+                item.media_url,
+                float(duration),
+                kind,
+                withdrawn,
+                until,
+            )
+        )
     return out
 
 
@@ -119,8 +150,10 @@ def schedule_entries(s: Schedule, start: dt.datetime, end: dt.datetime) -> list[
             if slot.end <= start or slot.start >= end:
                 continue
             m = media[slot.position]
+            if m.withdrawn or (m.until is not None and slot.start >= m.until):
+                continue
             entry: dict[str, Any] = {
-                "entry_id": f"s{s.pk}-{slot.start:%Y%m%dT%H%M%S}Z-{slot.position}",
+                "entry_id": items.entry_id(s.pk, slot.start, slot.position),
                 "start": _iso(slot.start),
                 "end": _iso(slot.end),
                 "item_id": m.item_id,
@@ -145,7 +178,7 @@ def limits_of(g: Guardrail | None) -> gr.Limits:
     if g is None:
         return gr.Limits()
     return gr.Limits(
-        windows=gr.parse_windows(g.windows) if g.windows is not None else None,
+        windows=gr.stored_windows(g.windows) if g.windows is not None else None,
         max_sessions_per_day=g.max_sessions_per_day,
         allowed_weekdays=frozenset(g.allowed_weekdays) if g.allowed_weekdays is not None else None,
         max_days_per_week=g.max_days_per_week,
@@ -198,9 +231,11 @@ def active_schedules(start: dt.datetime, end: dt.datetime) -> list[Schedule]:
     first_day = (start - dt.timedelta(days=1)).date()
     return list(
         Schedule.objects.filter(state=Schedule.State.ACTIVE)
+        # only approved programmes reach a manifest (docs/adr/0007), whatever wrote the schedule row
+        .filter(programme__state=Programme.State.APPROVED)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=first_day))
         .select_related("programme")
-        .prefetch_related("programme__items", "target_units", "target_devices")
+        .prefetch_related("programme__items__bulletin", "target_units", "target_devices")
     )
 
 
@@ -213,6 +248,18 @@ def _span(entry: dict[str, Any]) -> list[gr.Interval]:
     if end.date() == start.date():
         return [(a, max(b, a + 1))]
     return [(a, 1440), (0, max(b, 1))]
+
+
+def manifest_windows(
+    intervals: tuple[gr.Interval, ...] | None, opened: Iterable[gr.Interval] = ()
+) -> tuple[list[dict[str, str]], bool]:
+    """A unit's effective windows, opened by the spans of entries an approver allowed outside them, in the
+    manifest's form (``windows``, ``closed``) by the protocol's encoding (:func:`loa_protocol.windows.encode`):
+    the whole day is ``[]``, never open is ``closed``. ``None`` (no restriction) stays ``[]``."""
+    if intervals is not None:
+        intervals = wnd.merge([*intervals, *opened])
+    pairs, closed = wnd.encode(intervals)
+    return [{"end": b, "start": a} for a, b in pairs], closed
 
 
 def _dumps(value: Any) -> str:
@@ -234,7 +281,7 @@ def compile_manifests(
     import time
 
     from loa.fleet import keys
-    from loa.fleet.models import Device
+    from loa.fleet.models import Device, DeviceKind
 
     t0 = time.perf_counter()
     now = (now or timezone.now()).astimezone(dt.UTC)
@@ -243,7 +290,9 @@ def compile_manifests(
     key = load_private_key(private_key or keys.private_key())
     result = CompileResult()
 
-    qs = Device.objects.active()
+    # loudspeakers only: a board has its own manifest (signage.compile); counted here, every commune play listed
+    # the commune's boards as planned and "không có nhật ký phát" in the proof of play
+    qs = Device.objects.active().filter(kind=DeviceKind.LOUDSPEAKER)
     if device_ids is not None:
         qs = qs.filter(device_id__in=list(device_ids))
     if unit_paths is not None:
@@ -297,7 +346,9 @@ def compile_manifests(
         )
     }
     # distinct contents: (schedule indexes, windows, cap) → (digest, entries json, entries, windows, windows json)
-    contents: dict[tuple[Any, ...], tuple[str, str, list[dict[str, Any]], list[dict[str, str]], str]] = {}
+    contents: dict[
+        tuple[Any, ...], tuple[str, str, list[dict[str, Any]], list[dict[str, str]], str, bool]
+    ] = {}
     to_create: list[DeviceManifest] = []
     to_update: list[DeviceManifest] = []
     revisions: list[ManifestRevision] = []
@@ -319,16 +370,15 @@ def compile_manifests(
                     for e in entries
                 ]
             entries.sort(key=lambda e: (e["start"], e["priority"], e["entry_id"]))
-            if intervals is not None:
-                extra = [_span(e) for e in entries if e["schedule_id"] in overridden]
-                intervals = gr.merge([*intervals, *(iv for span in extra for iv in span)])
-            windows = [{"end": b, "start": a} for a, b in gr.windows_hhmm(intervals)]
+            opened = [iv for e in entries if e["schedule_id"] in overridden for iv in _span(e)]
+            windows, closed = manifest_windows(intervals, opened)
             windows_json = _dumps(windows)
             entries_json = _dumps(entries)
             capped = "" if cap is None else f"|{cap}"  # the device enforces the cap too (Manifest.max_volume)
-            digest = hashlib.sha256(f"{windows_json}|{entries_json}{capped}".encode()).hexdigest()
-            contents[content_key] = (digest, entries_json, entries, windows, windows_json)
-        digest, entries_json, entries, _windows, windows_json = contents[content_key]
+            shut = "|closed" if closed else ""
+            digest = hashlib.sha256(f"{windows_json}|{entries_json}{capped}{shut}".encode()).hexdigest()
+            contents[content_key] = (digest, entries_json, entries, windows, windows_json, closed)
+        digest, entries_json, entries, _windows, windows_json, closed = contents[content_key]
         result.entries += len(entries)
         current = existing.get(device_id)
         if (
@@ -341,12 +391,19 @@ def compile_manifests(
             continue
         version = (current.version if current else 0) + 1
         canonical = (
-            f'{{"device_id":"{device_id}","entries":{entries_json}{head}'
+            ('{"closed":true,' if closed else "{")  # sorted keys: "closed" first; left out when false
+            + f'"device_id":"{device_id}","entries":{entries_json}{head}'
             + ("" if cap is None else f',"max_volume":{cap}')
             + f'{tail}{version},"windows":{windows_json}}}'
         ).encode()
         signature = base64.b64encode(key.sign(canonical)).decode()
         payload = canonical[:-1] + f',"signature":"{signature}"}}'.encode()
+        if len(payload) > MAX_MANIFEST_BYTES:
+            # a device refuses it as too_large and reports it (ManifestAck → alarm): say why here too
+            log.error(
+                "lịch phát của %s lớn %d byte, quá giới hạn thiết bị %d byte (protocol.md §1): thiết bị sẽ từ chối",
+                device_id, len(payload), MAX_MANIFEST_BYTES,
+            )  # fmt: skip
         if current is None:
             to_create.append(
                 DeviceManifest(
@@ -367,8 +424,9 @@ def compile_manifests(
         if used:
             known = dict(ManifestContent.objects.filter(digest__in=used).values_list("digest", "pk"))
             new = [
-                ManifestContent(digest=d, entries=e, windows=w)
-                for d, _j, e, w, _wj in contents.values()
+                # what the manifest carries; a closed one (never open) is kept as {"closed": true}
+                ManifestContent(digest=d, entries=e, windows={"closed": True} if shut else w)
+                for d, _j, e, w, _wj, shut in contents.values()
                 if d in used and d not in known
             ]
             unique_new = list({c.digest: c for c in new}.values())

@@ -11,9 +11,11 @@ and the play logs.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import subprocess
 import tempfile
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +24,19 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from loa.alerts.push import prepare_cancel_push, prepare_emergency_push
 from loa.audit.log import record
 from loa.broadcast.models import Emergency
 from loa.broadcast.services import BroadcastError, media_url
-from loa.units.models import Unit
+from loa.errors import Refusal
+from loa.playable.resolve import PlayableError, PlaySource, resolve_now
+from loa.units.models import Level, Unit
+from loa_protocol import items
+from loa_protocol.ladder import PlayClass
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_REPEAT = 3
 MAX_REPEAT = 10
@@ -41,29 +51,48 @@ class Audio:
     text: str = ""
 
 
-def _speak(text: str, unit: Unit, actor: Any, request: Any) -> Audio:
-    from loa.tts.engines import TtsError
-    from loa.tts.services import do_synthesize
-
+def _message(
+    actor: Any, unit: Unit, *, text: str, media_asset_id: int | None, token: Any, request: Any
+) -> Audio:
+    """The message: the asset (the actor's media rights) or the text read by TTS (``tts.use`` on the unit),
+    through the one resolver (:mod:`loa.playable.resolve`)."""
+    if not media_asset_id:
+        earlier = _earlier_speech(actor, unit, text, token)
+        if earlier is not None:
+            return earlier
+    source = PlaySource(media_asset_id=media_asset_id) if media_asset_id else PlaySource(text=text)
     try:
-        clip = do_synthesize(text, actor=actor, unit=unit, request=request)
-    except TtsError as exc:
-        raise BroadcastError(exc.code, exc.message) from exc
-    return Audio(clip.sha256, float(clip.duration_s), clip.text)
+        playable = resolve_now(actor, source, unit=unit, token=token, request=request)
+    except PlayableError as exc:
+        raise BroadcastError(exc.code, exc.message, exc.status) from exc
+    return Audio(playable.sha256, playable.duration_s, playable.text)
 
 
-def _asset_audio(asset_id: int, unit: Unit) -> Audio:
+def _earlier_speech(actor: Any, unit: Unit, text: str, token: Any) -> Audio | None:
+    """The speech this person had made of the same text for the same area within the command's lifetime: an
+    attempt refused for its TOTP code (checked when the command is stored, after the speech) is retyped, and the
+    retry plays that speech instead of synthesising and auditing it a second time."""
+    from loa.accounts.access import access_unit
     from loa.media.models import MediaAsset
+    from loa.tts.models import SpeechClip
 
-    asset = MediaAsset.objects.filter(pk=asset_id, kind="audio").select_related("unit").first()
-    owner = asset.unit if asset is not None else None
-    if asset is None or (
-        owner is not None and not unit.path.startswith(owner.path) and not owner.path.startswith(unit.path)
-    ):
-        raise BroadcastError("media_not_found", "Không tìm thấy tệp âm thanh trong thư viện của đơn vị.")
-    if not asset.duration_s:
-        raise BroadcastError("media_not_ready", "Tệp âm thanh chưa xử lý xong.")
-    return Audio(asset.sha256, float(asset.duration_s))
+    if not getattr(actor, "pk", None):
+        return None
+    since = timezone.now() - dt.timedelta(seconds=COMMAND_TTL_S)
+    clip = (
+        SpeechClip.objects.filter(
+            unit=unit,
+            created_by=actor,
+            text=unicodedata.normalize("NFC", text).strip(),
+            created_at__gte=since,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if clip is None or not MediaAsset.objects.filter(sha256=clip.sha256, kind=MediaAsset.Kind.AUDIO).exists():
+        return None
+    access_unit(actor, unit, "tts.use", token)  # the same right as synthesising it now
+    return Audio(clip.sha256, clip.duration_s, clip.text)
 
 
 def _tone_file(directory: Path) -> Path:
@@ -71,7 +100,8 @@ def _tone_file(directory: Path) -> Path:
     from loa.media import audio
 
     path = directory / "tone.wav"
-    expr = "0.6*sin(2*PI*if(lt(mod(t,0.5),0.25),880,660)*t)"
+    # In a filter graph a comma separates filters: the expression's own commas are escaped.
+    expr = "0.6*sin(2*PI*if(lt(mod(t,0.5),0.25),880,660)*t)".replace(",", "\\,")
     subprocess.run(
         [audio.ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"aevalsrc={expr}:s=44100:d=2",
          "-ac", "1", str(path)],
@@ -112,10 +142,66 @@ def _play_params(item_id: str, a: Audio, repeat: int) -> dict[str, Any]:
         "media_url": media_url(a.sha256),
         "sha256": a.sha256,
         "duration_s": max(0.1, round(a.duration_s, 3)),
-        "priority": 1,
+        "priority": PlayClass.EMERGENCY,
         "repeat": repeat,
         "volume": EMERGENCY_VOLUME,
     }
+
+
+HANDOFF_CONSUMER = "loa.broadcast"  # who consumed a bulletin's hand-off (``BroadcastHandoff.consumed_by``)
+
+
+def mark_emergency_sent(bulletin: Any, unit: Any) -> None:
+    """An emergency started from ``bulletin`` in ``unit``: its waiting emergency hand-offs there are done."""
+    from loa.content.models import BroadcastHandoff
+
+    BroadcastHandoff.objects.filter(
+        bulletin=bulletin, kind=BroadcastHandoff.Kind.EMERGENCY, consumed_at__isnull=True,
+        unit__path__startswith=unit.path,
+    ).update(consumed_at=timezone.now(), consumed_by=HANDOFF_CONSUMER)  # fmt: skip
+
+
+def check_emergency(unit: Unit, *, text: str, media_asset_id: int | None, repeat: Any) -> None:
+    """What an emergency needs before it is confirmed: content, a repeat count in range, an active area."""
+    if not (text or "").strip() and not media_asset_id:
+        raise BroadcastError(
+            "emergency_content_required", "Cần nội dung phát khẩn cấp: văn bản để đọc hoặc tệp âm thanh."
+        )
+    if not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise BroadcastError("repeat_invalid", f"Số lần phát lặp phải từ 1 đến {MAX_REPEAT}.")
+    if not unit.is_active:
+        raise BroadcastError("unit_inactive", "Đơn vị này đã ngừng sử dụng.")
+
+
+def _audio_at_hand(
+    actor: Any, unit: Unit, *, text: str, media_asset_id: int | None, token: Any, request: Any
+) -> Audio | None:
+    """The message's audio if nothing needs synthesising (the asset, or this person's earlier speech of the same
+    text); else ``None`` once everything the synthesis would refuse is checked — the right to use TTS on the unit
+    and the text itself — so that a refusal comes before the emergency is shown anywhere."""
+    from loa.accounts.access import access_unit
+    from loa.tts.services import TtsError, check_text
+
+    if media_asset_id:
+        return _message(actor, unit, text=text, media_asset_id=media_asset_id, token=token, request=request)
+    earlier = _earlier_speech(actor, unit, text, token)
+    if earlier is not None:
+        return earlier
+    access_unit(actor, unit, "tts.use", token)
+    try:
+        check_text(text)
+    except TtsError as exc:
+        raise BroadcastError(exc.code, exc.message) from exc
+    return None
+
+
+def check_loudspeakers(unit: Unit) -> None:
+    """The area has loudspeaker clusters to send the emergency to (what the fleet checks again when it stores the
+    command), checked before the emergency is shown on the boards."""
+    from loa.fleet.models import Device, DeviceKind
+
+    if not Device.objects.active().in_unit(unit).filter(kind=DeviceKind.LOUDSPEAKER).exists():
+        raise BroadcastError("no_devices", f"Không có cụm loa nào đang hoạt động trong {unit.name}.")
 
 
 def do_start_emergency(
@@ -131,75 +217,157 @@ def do_start_emergency(
     bulletin: Any = None,
     requested_at: dt.datetime | None = None,
     request: Any = None,
+    token: Any = None,
 ) -> Emergency:
-    """Synthesize (or take) the audio and send it to every device of ``unit`` at once, confirmed by ``totp``.
+    """Show the emergency on the boards of ``unit``, then synthesize (or take) the audio and send it to every
+    loudspeaker cluster there, confirmed by ``totp``; returns once the loudspeakers' command is stored.
 
-    The caller has checked ``access_unit(…, "broadcast.emergency")``; the TOTP code is checked by the fleet when
-    the command is stored, so a wrong code stores nothing."""
-    from loa.fleet.services import FleetError, do_send_command
+    In three steps (issue 9: boards only need the text and must not wait for the speech):
+
+    1. every check that can refuse — content, repeat, the asset or the right to use TTS and the text, clusters in
+       the area, the TOTP code — so a refusal stores and shows nothing;
+    2. the :class:`Emergency` row is committed: the boards' push streams read it from the database
+       (:mod:`loa.signage.player_push`) and take over the screen while the speech is made;
+    3. the speech (and the alert tone), then in one transaction the signed command (the outbox the gateway is poked
+       to publish at once), the row's audio, the citizens' Web Push and the audit entry. The boards' manifests are
+       recompiled when this commits, after the gateway's poke, as before.
+
+    If step 3 fails the emergency is taken off the boards again (cancelled, audited) and the error is raised: the
+    caller never gets an emergency whose loudspeakers are not commanded. The caller has checked
+    ``access_unit(…, "broadcast.emergency")``."""
+    from loa.fleet.services import FleetError, confirm_totp
 
     requested_at = requested_at or timezone.now()
     text = (text or "").strip()
-    if not text and not media_asset_id:
-        raise BroadcastError(
-            "emergency_content_required", "Cần nội dung phát khẩn cấp: văn bản để đọc hoặc tệp âm thanh."
-        )
-    if not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-        raise BroadcastError("repeat_invalid", f"Số lần phát lặp phải từ 1 đến {MAX_REPEAT}.")
-    if not unit.is_active:
-        raise BroadcastError("unit_inactive", "Đơn vị này đã ngừng sử dụng.")
+    check_emergency(unit, text=text, media_asset_id=media_asset_id, repeat=repeat)
     if not "".join((totp or "").split()):
         raise BroadcastError(
             "totp_required", "Phát khẩn cấp cần mã xác thực một lần (TOTP) từ ứng dụng xác thực của bạn.", 403
         )
-    message = _asset_audio(media_asset_id, unit) if media_asset_id else _speak(text, unit, actor, request)
-    if tone:
-        message = with_alert_tone(message, unit, actor, request)
-    item_id = f"em-{uuid.uuid4().hex[:12]}"
-    title = " ".join((title or text or "Phát khẩn cấp").split())[:300]
+    at_hand = _audio_at_hand(
+        actor, unit, text=text, media_asset_id=media_asset_id, token=token, request=request
+    )
+    check_loudspeakers(unit)
     try:
-        with transaction.atomic():
-            command = do_send_command(
-                actor=actor,
-                action="play",
-                params=_play_params(item_id, message, repeat),
-                target_unit=unit,
-                totp=totp,
-                ttl_s=COMMAND_TTL_S,
-                request=request,
-            )
-            emergency = Emergency.objects.create(
-                unit=unit,
-                title=title,
-                text=message.text or text,
-                item_id=item_id,
-                sha256=message.sha256,
-                media_url=media_url(message.sha256),
-                duration_s=message.duration_s,
-                repeat=repeat,
-                alert_tone=tone,
-                bulletin=bulletin,
-                command_id=command.id,
-                requested_at=requested_at,
-                created_by=actor if getattr(actor, "pk", None) else None,
-            )
-            if bulletin is not None:
-                from loa.broadcast.handoffs import mark_emergency_sent
-
-                mark_emergency_sent(bulletin, unit)
-            record(
-                "broadcast.emergency_started",
-                actor=actor,
-                request=request,
-                unit=unit,
-                obj=emergency,
-                message=f"Phát khẩn cấp tới {unit.name}: “{title}” ({repeat} lần)",
-                data={"item_id": item_id, "command": str(command.id), "repeat": repeat, "tone": tone,
-                      "duration_s": message.duration_s},
-            )  # fmt: skip
+        confirmed = confirm_totp(actor, totp)
     except FleetError as exc:
         raise BroadcastError(exc.code, exc.message, exc.status) from exc
+
+    item_id = items.emergency_item_id()
+    title = " ".join((title or text or "Phát khẩn cấp").split())[:300]
+    shown_text = at_hand.text if at_hand is not None and at_hand.text else unicodedata.normalize("NFC", text)
+    with transaction.atomic():
+        # bulk_create sends no post_save: the boards' manifests are not recompiled here (their push streams read the
+        # row itself), but after step 3, so the compilation does not delay the speech and the loudspeakers.
+        (emergency,) = Emergency.objects.bulk_create(
+            [
+                Emergency(
+                    unit=unit, title=title, text=shown_text, item_id=item_id, sha256="", media_url="",
+                    duration_s=0.0, repeat=repeat, alert_tone=tone, bulletin=bulletin, requested_at=requested_at,
+                    created_by=actor if getattr(actor, "pk", None) else None,
+                )
+            ]
+        )  # fmt: skip
+    try:
+        return do_send_emergency_to_loudspeakers(
+            emergency, at_hand, confirmed=confirmed, actor=actor, text=text, media_asset_id=media_asset_id,
+            tone=tone, token=token, request=request,
+        )  # fmt: skip
+    except BaseException as exc:
+        _withdraw(emergency, exc, actor=actor, request=request)
+        if isinstance(exc, FleetError):
+            raise BroadcastError(exc.code, exc.message, exc.status) from exc
+        raise
+
+
+def do_send_emergency_to_loudspeakers(
+    emergency: Emergency,
+    message: Audio | None,
+    *,
+    confirmed: Any,
+    actor: Any,
+    text: str,
+    media_asset_id: int | None,
+    tone: bool,
+    token: Any,
+    request: Any,
+) -> Emergency:
+    """Step 3 of :func:`do_start_emergency`: the audio, then the command with everything that goes with it."""
+    from loa.fleet.services import do_send_command
+
+    unit = emergency.unit
+    if message is None:
+        message = _message(
+            actor, unit, text=text, media_asset_id=media_asset_id, token=token, request=request
+        )
+    tone_failed = False
+    if tone:
+        try:
+            message = with_alert_tone(message, unit, actor, request)
+        except (OSError, subprocess.SubprocessError, Refusal) as exc:
+            # The tone is optional: the message goes out without it, and the page and the audit entry say so.
+            logger.error("Alert tone failed, the emergency goes out without it: %s", exc)
+            tone_failed = True
+    repeat, title, item_id = emergency.repeat, emergency.title, emergency.item_id
+    with transaction.atomic():
+        command = do_send_command(
+            actor=actor,
+            action="play",
+            params=_play_params(item_id, message, repeat),
+            target_unit=unit,
+            totp=confirmed,
+            ttl_s=COMMAND_TTL_S,
+            request=request,
+        )
+        emergency.sha256 = message.sha256
+        emergency.media_url = media_url(message.sha256)
+        emergency.duration_s = message.duration_s
+        emergency.alert_tone = tone and not tone_failed
+        emergency.tone_failed = tone_failed
+        emergency.command_id = command.id
+        emergency.save(
+            update_fields=["sha256", "media_url", "duration_s", "alert_tone", "tone_failed", "command_id"]
+        )
+        if emergency.bulletin is not None:
+            mark_emergency_sent(emergency.bulletin, unit)
+        # the citizens who subscribed in the area: a Web Push job queued on commit, after the gateway's poke
+        prepare_emergency_push(emergency)
+        record(
+            "broadcast.emergency_started",
+            actor=actor,
+            request=request,
+            unit=unit,
+            obj=emergency,
+            message=f"Phát khẩn cấp tới {unit.name}: “{title}” ({repeat} lần)"
+            + (" — không tạo được chuông báo động, đã phát không có chuông" if tone_failed else ""),
+            data={"item_id": item_id, "command": str(command.id), "repeat": repeat,
+                  "tone": tone and not tone_failed, "tone_failed": tone_failed,
+                  "devices": command.reached,
+                  "duration_s": message.duration_s},
+        )  # fmt: skip
     return emergency
+
+
+def _withdraw(emergency: Emergency, exc: BaseException, *, actor: Any, request: Any) -> None:
+    """The emergency's audio or command could not be made: it leaves the boards (cancelled) and the audit says why."""
+    reason = getattr(exc, "message", "") or exc.__class__.__name__
+    try:
+        with transaction.atomic():
+            emergency.state = Emergency.State.CANCELLED
+            emergency.cancelled_at = timezone.now()
+            emergency.save(update_fields=["state", "cancelled_at"])
+            record(
+                "broadcast.emergency_cancelled",
+                actor=actor,
+                request=request,
+                unit=emergency.unit,
+                obj=emergency,
+                message=f"Phát khẩn cấp “{emergency.title}” tại {emergency.unit.name} không gửi được tới cụm loa "
+                f"({reason}): đã gỡ khỏi bảng tin",
+                data={"withdrawn": True, "reason": getattr(exc, "code", "") or exc.__class__.__name__},
+            )
+    except Exception:
+        logger.exception("Emergency %s could not be taken off the boards", emergency.pk)
 
 
 def do_cancel_emergency(
@@ -221,6 +389,7 @@ def do_cancel_emergency(
             emergency.cancelled_at = timezone.now()
             emergency.cancelled_by = actor if getattr(actor, "pk", None) else None
             emergency.save(update_fields=["state", "cancel_command_id", "cancelled_at", "cancelled_by"])
+            prepare_cancel_push(emergency)
             record(
                 "broadcast.emergency_cancelled",
                 actor=actor,
@@ -233,6 +402,74 @@ def do_cancel_emergency(
     except FleetError as exc:
         raise BroadcastError(exc.code, exc.message, exc.status) from exc
     return emergency
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an emergency on ``unit`` reaches: the communes and the active loudspeaker clusters in them (the same
+    devices ``do_send_command`` addresses)."""
+
+    communes: int
+    devices: int
+    online: int = 0  # of ``devices``, those connected now
+
+    @property
+    def few_online(self) -> bool:
+        """None, or under half, of the clusters reached are online: the confirmation warns."""
+        return self.devices > 0 and self.online * 2 < self.devices
+
+    @property
+    def ttl_minutes(self) -> int:
+        return COMMAND_TTL_S // 60
+
+
+def reach(unit: Unit) -> Reach:
+    from loa.fleet.models import Device
+
+    if unit.level >= Level.COMMUNE:
+        communes = 1
+    else:
+        communes = Unit.objects.filter(
+            path__startswith=unit.path, level=Level.COMMUNE, is_active=True
+        ).count()
+    devices = Device.objects.active().in_unit(unit)
+    return Reach(communes, devices.count(), devices.filter(online=True).count())
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # "active", "finished" or "cancelled"
+    label: str
+    finished_at: dt.datetime | None  # when the last repetition ended (the last "end" play log)
+
+
+def status(emergency: Emergency, p: Progress | None = None, now: dt.datetime | None = None) -> Status:
+    """Where the emergency stands, derived (a read changes nothing): cancelled; finished once every device has
+    played every repetition or failed and none is still waiting, or once no device can still play it (the
+    command expired and a full run of repetitions after that has passed); else still playing."""
+    from loa.fleet.models import PlayLog
+
+    if emergency.state == Emergency.State.CANCELLED:
+        return Status("cancelled", str(Emergency.State.CANCELLED.label), None)
+    if emergency.command_id is None:  # on the boards, its speech still being made (do_start_emergency)
+        return Status("active", str(Emergency.State.ACTIVE.label), None)
+    p = p or progress(emergency)
+    now = now or timezone.now()
+    last_chance = emergency.requested_at + dt.timedelta(
+        seconds=COMMAND_TTL_S + emergency.repeat * emergency.duration_s + 60
+    )
+    all_done = p.devices > 0 and p.pending == 0 and p.finished + p.failed >= p.devices
+    if not (all_done or p.devices == 0 or now >= last_chance):
+        return Status("active", str(Emergency.State.ACTIVE.label), None)
+    last_end = (
+        PlayLog.objects.filter(
+            item_id=emergency.item_id, unit__path__startswith=emergency.unit.path, kind="end"
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return Status("finished", _("Đã kết thúc"), last_end)
 
 
 @dataclass

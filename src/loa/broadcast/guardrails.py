@@ -14,9 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from loa.broadcast.recurrence import LOCAL_TZ, WEEKDAY_NAMES, parse_hhmm, require_aware
+from loa.broadcast.recurrence import LOCAL_TZ, WEEKDAY_NAMES, require_aware
+from loa.errors import Refusal
+from loa_protocol import windows as wnd
 
-Interval = tuple[int, int]  # minutes of the local day, [start, end), 0 ≤ start < end ≤ 1440
+Interval = wnd.Interval  # minutes of the local day, [start, end), 0 ≤ start < end ≤ 1440
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,11 @@ class Limits:
 DEFAULT_LIMITS = Limits(windows=((5 * 60, 22 * 60),))
 
 
-class GuardrailError(ValueError):
+class GuardrailError(Refusal, ValueError):
+    """A guardrail value that cannot be used (a refusal; still a ValueError for parsers that expect one)."""
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True)
@@ -67,43 +69,21 @@ def fmt_minute(minute: int) -> str:
 
 def parse_windows(raw: Iterable[Sequence[str]]) -> tuple[Interval, ...]:
     """``[["05:00", "21:00"], ["22:00", "02:00"]]`` → minute intervals; a window ending before it starts spans
-    midnight and is split in two. Overlapping windows are merged."""
-    out: list[Interval] = []
-    for pair in raw:
-        if len(pair) != 2:
-            raise GuardrailError("window_invalid", "Mỗi khung giờ gồm giờ bắt đầu và giờ kết thúc (HH:MM).")
-        try:
-            a_t, b_t = parse_hhmm(str(pair[0])), parse_hhmm(str(pair[1]))
-        except ValueError as exc:
-            raise GuardrailError("window_invalid", getattr(exc, "message", str(exc))) from None
-        a, b = a_t.hour * 60 + a_t.minute, b_t.hour * 60 + b_t.minute
-        if a == b:
-            raise GuardrailError("window_invalid", f"Khung giờ {pair[0]}–{pair[1]} rỗng.")
-        if a < b:
-            out.append((a, b))
-        else:
-            out += [(a, 1440), (0, b)] if b else [(a, 1440)]
-    return merge(out)
+    midnight and is split in two; overlapping windows are merged (the protocol's rules, :mod:`loa_protocol.windows`).
+    An empty window (start = end) typed by an operator is refused as a mistake."""
+    try:
+        return wnd.from_pairs(raw)
+    except wnd.WindowError as exc:
+        raise GuardrailError(exc.code, exc.message) from None
 
 
-def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    merged: list[list[int]] = []
-    for a, b in sorted(intervals):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return tuple((a, b) for a, b in merged)
+def stored_windows(raw: Iterable[Sequence[str]]) -> tuple[Interval, ...]:
+    """Windows as :func:`windows_hhmm` stored them (the whole day is ``00:00–00:00``)."""
+    return wnd.from_wire_pairs(raw)
 
 
-def intersect(x: tuple[Interval, ...], y: tuple[Interval, ...]) -> tuple[Interval, ...]:
-    out = []
-    for a1, b1 in x:
-        for a2, b2 in y:
-            a, b = max(a1, a2), min(b1, b2)
-            if a < b:
-                out.append((a, b))
-    return merge(out)
+merge = wnd.merge
+intersect = wnd.intersect
 
 
 def windows_text(windows: tuple[Interval, ...] | None) -> str:
@@ -120,15 +100,9 @@ def windows_text(windows: tuple[Interval, ...] | None) -> str:
 
 
 def windows_hhmm(windows: tuple[Interval, ...] | None) -> list[tuple[str, str]]:
-    """The protocol form (``Window(start, end)`` in local time); a midnight-spanning pair is joined."""
-    if windows is None:
-        return []
-    parts = list(windows)
-    if len(parts) >= 2 and parts[0][0] == 0 and parts[-1][1] == 1440:
-        first, last = parts.pop(0), parts.pop()
-        parts.append((last[0], first[1]))
-        return [(fmt_minute(a), fmt_minute(b)) for a, b in parts]
-    return [(fmt_minute(a), "00:00" if b == 1440 else fmt_minute(b)) for a, b in parts]
+    """The stored and shown form (local ``HH:MM`` pairs, a midnight-spanning pair joined, the whole day
+    ``00:00–00:00``); manifests use :func:`loa_protocol.windows.encode` instead."""
+    return [] if windows is None else wnd.to_pairs(windows)
 
 
 # ---- tightening along the tree -------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 * ``emergency``: pre-empts at once only with an approver's TOTP confirmation (DESIGN §6), so it waits in the
   console's emergency page ("chờ xác nhận"), pre-filled with the bulletin's text; it is consumed when the
   emergency is sent.
-* ``cancel``: a ``stop`` of the bulletin's item in that commune, and any emergency made from it is cancelled.
+* ``cancel``: a ``stop`` of the bulletin's item in that commune, and any emergency made from it is cancelled
+  (a ``stop`` the system actor sends without a TOTP: the person who cancelled gave theirs, docs/adr/0009).
 
 :func:`consume` is idempotent (rows are claimed with ``consumed_at``); it runs as a job when content sends
 ``broadcast_handoff`` and can be run again at any time.
@@ -20,24 +21,32 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from loa.accounts.system import SYSTEM
+from loa.broadcast.emergency import HANDOFF_CONSUMER, do_cancel_emergency
 from loa.broadcast.models import Emergency
+from loa.playable.resolve import PlayableError, PlaySource, resolve_now
+from loa_protocol import items
+from loa_protocol.ladder import PlayClass
 
 log = logging.getLogger(__name__)
-CONSUMER = "loa.broadcast"
-SYSTEM = "hệ thống phát thanh"
+CONSUMER = HANDOFF_CONSUMER
 
 
 def bulletin_item_id(bulletin: Any) -> str:
-    return f"bt-{bulletin.uid.hex[:16]}"
+    return items.bulletin_item_id(bulletin.uid)
 
 
 def _bulletin_audio(bulletin: Any, unit: Any) -> tuple[str, float]:
-    from loa.broadcast.services import ItemSpec, _resolve_item
+    """The bulletin's audio (or its text read by TTS, filed in ``unit``), resolved as the system actor."""
+    playable = resolve_now(SYSTEM, PlaySource(bulletin_id=bulletin.pk), unit=unit)
+    return playable.sha256, playable.duration_s
 
-    resolved = _resolve_item(
-        unit, ItemSpec(kind="bulletin", bulletin_id=bulletin.pk), actor=SYSTEM, request=None
-    )
-    return resolved["sha256"], float(resolved["duration_s"])
+
+def _emergencies_made_from(bulletin: Any, unit: Any) -> list[Emergency]:
+    """Active emergencies started from ``bulletin`` whose area overlaps ``unit`` (the commune, a zone of it, or
+    the province above it that started one for all its communes)."""
+    rows = Emergency.objects.filter(bulletin=bulletin, state=Emergency.State.ACTIVE).select_related("unit")
+    return [e for e in rows if e.unit.path.startswith(unit.path) or unit.path.startswith(e.unit.path)]
 
 
 def consume(limit: int = 500) -> dict[str, int]:
@@ -72,7 +81,7 @@ def consume(limit: int = 500) -> dict[str, int]:
                         "media_url": media_url(sha),
                         "sha256": sha,
                         "duration_s": round(duration, 3),
-                        "priority": 3,
+                        "priority": PlayClass.PRIORITY,
                     }
                     if valid_until is not None:
                         params["play_until"] = valid_until.isoformat()
@@ -81,18 +90,24 @@ def consume(limit: int = 500) -> dict[str, int]:
                     )
                     counts["priority"] += 1
                 elif h.kind == BroadcastHandoff.Kind.CANCEL:
+                    # The person who cancelled the bulletin confirmed it with their TOTP (the cancel silences
+                    # an emergency: loa.content.workflow.access_totp_confirmation), so the system's stop needs none.
+                    # Emergencies made from it are cancelled first and on their own: a commune with no active
+                    # cluster (the bulletin's own stop refused) must not leave a province-wide emergency playing.
+                    for e in _emergencies_made_from(h.bulletin, h.unit):
+                        try:
+                            do_cancel_emergency(e, actor=SYSTEM)
+                        except (BroadcastError, FleetError) as exc:
+                            log.warning(
+                                "hand-off %s: emergency %s not cancelled: %s", h.pk, e.pk, exc.message
+                            )
+                            counts["failed"] += 1
                     do_send_command(
                         actor=SYSTEM, action="stop", params={"item_id": bulletin_item_id(h.bulletin)},
                         target_unit=h.unit, ttl_s=3600,
                     )  # fmt: skip
-                    for e in Emergency.objects.filter(
-                        bulletin=h.bulletin, unit=h.unit, state=Emergency.State.ACTIVE
-                    ):
-                        from loa.broadcast.emergency import do_cancel_emergency
-
-                        do_cancel_emergency(e, actor=SYSTEM)
                     counts["cancel"] += 1
-            except (BroadcastError, FleetError) as exc:
+            except (BroadcastError, FleetError, PlayableError) as exc:
                 # nothing to play on (no devices, no audio): keep it consumed, say why in the log
                 log.warning("hand-off %s (%s → %s) not broadcast: %s", h.pk, h.kind, h.unit.code, exc.message)
                 counts["failed"] += 1
@@ -111,15 +126,6 @@ def waiting_emergencies(unit: Any) -> list[Any]:
             consumed_at__isnull=True, kind=BroadcastHandoff.Kind.EMERGENCY, unit__path__startswith=unit.path
         ).select_related("bulletin", "unit")[:50]
     )
-
-
-def mark_emergency_sent(bulletin: Any, unit: Any) -> None:
-    from loa.content.models import BroadcastHandoff
-
-    BroadcastHandoff.objects.filter(
-        bulletin=bulletin, kind=BroadcastHandoff.Kind.EMERGENCY, consumed_at__isnull=True,
-        unit__path__startswith=unit.path,
-    ).update(consumed_at=timezone.now(), consumed_by=CONSUMER)  # fmt: skip
 
 
 def consume_task(*, job_id: int) -> dict[str, int]:

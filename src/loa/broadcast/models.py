@@ -38,8 +38,23 @@ class RelaySource(models.Model):
 
 
 class Programme(models.Model):
+    """What a schedule plays. Only an approved programme is scheduled or compiled (docs/adr/0007): one made only
+    of published bulletins and allow-listed relays is approved when it is made; one holding typed text or
+    library audio that never went through approval waits for an approver who is not its author."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Chờ duyệt")
+        APPROVED = "approved", _("Đã duyệt")
+        REJECTED = "rejected", _("Bị trả lại")
+
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="programmes")
     title = models.CharField(_("tên chương trình"), max_length=300)
+    state = models.CharField(_("trạng thái"), max_length=16, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -237,6 +252,7 @@ class Emergency(models.Model):
     duration_s = models.FloatField()
     repeat = models.PositiveSmallIntegerField(default=3)
     alert_tone = models.BooleanField(default=False)
+    tone_failed = models.BooleanField(default=False)  # asked for, could not be made: sent without it
     bulletin = models.ForeignKey(
         "content.Bulletin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -11,9 +11,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from loa.broadcast import guardrails as gr
 from loa.broadcast.models import DeviceManifest, ManifestContent, Schedule
 from loa.broadcast.recurrence import LOCAL_TZ
+from loa_protocol import items
+from loa_protocol import windows as wnd
+from loa_protocol.ladder import obeys_windows
 
 
 @dataclass
@@ -28,15 +30,20 @@ class PreviewRow:
     conflict: str
 
     def as_dict(self) -> dict[str, Any]:
-        local = f"{self.start.astimezone(LOCAL_TZ):%d/%m %H:%M}–{self.end.astimezone(LOCAL_TZ):%H:%M}"
+        start, end = self.start.astimezone(LOCAL_TZ), self.end.astimezone(LOCAL_TZ)
+        # a play whose length is unknown or under a minute shows its start alone, not "06:30–06:30"
+        local = f"{start:%d/%m %H:%M}" + (f"–{end:%H:%M}" if f"{end:%H:%M}" != f"{start:%H:%M}" else "")
         return {**self.__dict__, "local": local}
 
 
 def _titles(entries: list[dict[str, Any]]) -> dict[str, str]:
     from loa.broadcast.models import ProgrammeItem
 
-    ids = {int(e["item_id"][3:]) for e in entries if e["item_id"].startswith("pi-")}
-    return {f"pi-{pk}": t for pk, t in ProgrammeItem.objects.filter(pk__in=ids).values_list("pk", "title")}
+    ids = {pk for e in entries if (pk := items.programme_item_pk(e["item_id"])) is not None}
+    return {
+        items.programme_item_id(pk): t
+        for pk, t in ProgrammeItem.objects.filter(pk__in=ids).values_list("pk", "title")
+    }
 
 
 def _rows(
@@ -49,9 +56,10 @@ def _rows(
     conflicts: dict[str, str] = defaultdict(str)
     all_entries: list[dict[str, Any]] = []
     for content, n in contents:
-        windows = (
-            gr.parse_windows([[w["start"], w["end"]] for w in content.windows]) if content.windows else None
-        )
+        # the device's own rule (loa_protocol.windows); a closed manifest is stored as {"closed": true}
+        closed = isinstance(content.windows, dict) and bool(content.windows.get("closed"))
+        pairs = [] if closed else [(w["start"], w["end"]) for w in content.windows or []]
+        windows = wnd.decode(pairs, closed=closed)
         entries = [
             e for e in content.entries
             if dt.datetime.fromisoformat(e["end"]) > start and dt.datetime.fromisoformat(e["start"]) < end
@@ -61,7 +69,7 @@ def _rows(
             by_entry.setdefault(e["entry_id"], e)
             devices[e["entry_id"]] += n
             at = dt.datetime.fromisoformat(e["start"])
-            is_refused = e["priority"] != 1 and not gr.in_windows(windows, at, at)
+            is_refused = obeys_windows(e["priority"]) and not wnd.open_at(windows, at, LOCAL_TZ)
             refused[e["entry_id"]] = refused.get(e["entry_id"], False) or is_refused
         for a, b in itertools.pairwise(entries):
             if b["start"] < a["end"] and a["schedule_id"] != b["schedule_id"]:
@@ -79,8 +87,10 @@ def _rows(
     for entry_id, e in by_entry.items():
         sid = int(e["schedule_id"]) if e.get("schedule_id") else None
         title = titles.get(e["item_id"], e["item_id"])
-        if sid in schedule_titles:
-            title = f"{schedule_titles[sid]}: {title}"
+        # a schedule named after what it plays ("Lên lịch phát" on a bulletin) is named once
+        schedule_title = schedule_titles.get(sid) if sid is not None else None
+        if schedule_title and schedule_title != title:
+            title = f"{schedule_title}: {title}"
         rows.append(
             PreviewRow(
                 start=dt.datetime.fromisoformat(e["start"]),

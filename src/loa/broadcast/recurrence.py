@@ -21,6 +21,8 @@ from typing import Literal
 from dateutil import rrule as _rrule
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 
+from loa.errors import Refusal
+
 LOCAL_TZ_NAME = "Asia/Ho_Chi_Minh"
 LOCAL_TZ = zoneinfo.ZoneInfo(LOCAL_TZ_NAME)
 UTC = dt.UTC
@@ -38,13 +40,11 @@ _HHMM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 _ALLOWED_FREQ = {DAILY, WEEKLY, MONTHLY, YEARLY}
 
 
-class RecurrenceError(ValueError):
-    """A rule that cannot be used. ``code`` is machine-readable, ``message`` is Vietnamese."""
+class RecurrenceError(Refusal, ValueError):
+    """A rule that cannot be used (a refusal; still a ValueError for parsers that expect one)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 def parse_hhmm(value: str) -> dt.time:

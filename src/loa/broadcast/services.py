@@ -8,21 +8,20 @@ transaction commits (:func:`recompile_later`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from loa.audit.log import record
+from loa.broadcast import approval
 from loa.broadcast import compile as comp
 from loa.broadcast import guardrails as gr
+from loa.broadcast.access import Override
 from loa.broadcast.models import Guardrail, ItemKind, Programme, ProgrammeItem, RelaySource, Schedule
 from loa.broadcast.recurrence import (
     LOCAL_TZ,
@@ -34,7 +33,9 @@ from loa.broadcast.recurrence import (
     session_starts,
 )
 from loa.errors import Refusal
+from loa.playable.resolve import PlayableError, PlaySource, media_url, resolve_now
 from loa.units.models import Level, Unit
+from loa_protocol.ladder import SCHEDULABLE, PlayClass
 
 CHECK_DAYS = 35  # how far ahead a schedule is checked against the guardrails
 MIN_OVERRIDE_REASON = 10
@@ -47,17 +48,7 @@ class BroadcastError(Refusal):
     def __init__(
         self, code: str, message: str, status: int = 400, details: list[dict[str, Any]] | None = None
     ):
-        super().__init__(code, message, status)
-        self.details = details or []
-
-
-# ---- media addresses -------------------------------------------------------------------------------------
-
-
-def media_url(sha256: str) -> str:
-    """Where a device downloads stored audio: the media library's capability URL."""
-    base = str(settings.LOA_PUBLIC_URL).rstrip("/")
-    return base + reverse("media:file", args=[sha256])
+        super().__init__(code, message, status, details=details)
 
 
 # ---- relay sources ---------------------------------------------------------------------------------------
@@ -112,82 +103,51 @@ class ItemSpec:
     duration_s: float | None = None  # relays: how long (default 30 minutes)
 
 
-def _resolve_item(unit: Unit, spec: ItemSpec, *, actor: Any, request: Any) -> dict[str, Any]:
-    from loa.media.models import MediaAsset
-
+def _resolve_item(
+    unit: Unit, spec: ItemSpec, *, actor: Any, request: Any, token: Any = None
+) -> dict[str, Any]:
+    """What a programme item plays, through the one resolver (:mod:`loa.playable.resolve`): the actor's rights on
+    the asset or bulletin, ``tts.use`` for speech, the province's allow-list for relays."""
     if spec.kind == ItemKind.TTS:
-        from loa.tts.engines import TtsError
-        from loa.tts.services import do_synthesize
-
-        try:
-            clip = do_synthesize(spec.text, actor=actor, unit=unit, request=request)
-        except TtsError as exc:
-            raise BroadcastError(exc.code, exc.message) from exc
-        title = spec.title or clip.text[:80]
-        return {"title": title, "text": clip.text, "sha256": clip.sha256, "duration_s": clip.duration_s}
-    if spec.kind == ItemKind.AUDIO:
-        asset = (
-            MediaAsset.objects.filter(pk=spec.media_asset_id or 0, kind="audio")
-            .select_related("unit")
-            .first()
-        )
-        owner = asset.unit if asset is not None else None
-        if asset is None or (owner is not None and not unit.path.startswith(owner.path)
-                             and not owner.path.startswith(unit.path)):  # fmt: skip
-            raise BroadcastError("media_not_found", "Không tìm thấy tệp âm thanh trong thư viện của đơn vị.")
-        if not asset.duration_s:
-            raise BroadcastError("media_not_ready", "Tệp âm thanh chưa xử lý xong.")
-        return {"title": spec.title or asset.original_name or "Âm thanh", "sha256": asset.sha256,
-                "duration_s": asset.duration_s}  # fmt: skip
-    if spec.kind == ItemKind.BULLETIN:
-        from loa.content.models import Bulletin, State
-
-        bulletin = Bulletin.objects.filter(pk=spec.bulletin_id or 0).first()
-        if bulletin is None or bulletin.state != State.PUBLISHED:
-            raise BroadcastError("bulletin_not_published", "Chỉ xếp lịch được bản tin đã phát hành.")
-        visible = unit.path.startswith(bulletin.origin_unit.path) or bulletin.feed_items.filter(
-            unit__path__startswith=unit.path
-        ).exists() or bulletin.receivers.filter(path__in=_ancestor_paths(unit.path)).exists()  # fmt: skip
-        if not visible:
-            raise BroadcastError(
-                "bulletin_not_found", "Không tìm thấy bản tin, hoặc bản tin không gửi tới đơn vị này."
-            )
-        asset = (
-            MediaAsset.objects.filter(pk=bulletin.audio_asset_id).first() if bulletin.audio_asset_id else None
-        )
-        if asset is not None and asset.duration_s:
-            return {"title": spec.title or bulletin.title, "bulletin": bulletin, "sha256": asset.sha256,
-                    "duration_s": asset.duration_s}  # fmt: skip
-        text = bulletin.read_as or bulletin.body or bulletin.summary
-        if not text.strip():
-            raise BroadcastError("bulletin_no_audio", "Bản tin chưa có âm thanh và không có nội dung để đọc.")
-        resolved = _resolve_item(unit, ItemSpec(kind=ItemKind.TTS, text=text), actor=actor, request=request)
-        return {**resolved, "title": spec.title or bulletin.title, "bulletin": bulletin}
-    if spec.kind == ItemKind.RELAY:
-        source = (
+        source = PlaySource(text=spec.text)
+    elif spec.kind == ItemKind.AUDIO:
+        source = PlaySource(media_asset_id=spec.media_asset_id or 0)
+    elif spec.kind == ItemKind.BULLETIN:
+        source = PlaySource(bulletin_id=spec.bulletin_id or 0)
+    elif spec.kind == ItemKind.RELAY:
+        relay = (
             RelaySource.objects.filter(pk=spec.relay_source_id or 0, is_active=True)
             .select_related("province")
             .first()
         )
-        if source is None or not unit.path.startswith(source.province.path):
+        if relay is None:
             raise BroadcastError(
                 "relay_not_allowed", "Nguồn tiếp sóng không có trong danh sách được phép của tỉnh."
             )
-        minutes = (spec.duration_s or 1800) / 60
-        if not 1 <= minutes <= 240:
-            raise BroadcastError("relay_duration_invalid", "Thời lượng tiếp sóng phải từ 1 đến 240 phút.")
-        return {
-            "title": spec.title or source.name,
-            "relay_source": source,
-            # a stream has no content hash: the URL's hash only identifies the item here; manifests carry it as a
-            # kind="stream" entry without sha256 (compile.py, docs/protocol.md)
-            "sha256": hashlib.sha256(source.url.encode()).hexdigest(),
-            "media_url": source.url,
-            "duration_s": minutes * 60,
-        }
-    raise BroadcastError(
-        "item_kind_invalid", "Loại mục không hợp lệ: âm thanh, bản tin, đọc văn bản hoặc tiếp sóng."
-    )
+        source = PlaySource(relay=relay, relay_duration_s=spec.duration_s)
+    else:
+        raise BroadcastError(
+            "item_kind_invalid", "Loại mục không hợp lệ: âm thanh, bản tin, đọc văn bản hoặc tiếp sóng."
+        )
+    try:
+        playable = resolve_now(actor, source, unit=unit, token=token, request=request)
+    except PlayableError as exc:
+        raise BroadcastError(exc.code, exc.message, exc.status) from exc
+    out: dict[str, Any] = {
+        "title": spec.title or playable.title or "Âm thanh",
+        "sha256": playable.sha256,
+        "duration_s": playable.duration_s,
+    }
+    if playable.text:
+        out["text"] = playable.text
+    if playable.bulletin is not None:
+        out["bulletin"] = playable.bulletin
+    if playable.relay_source is not None:
+        # a stream has no content hash: the URL's hash only identifies the item here; manifests carry it as a
+        # kind="stream" entry without sha256 (compile.py, docs/protocol.md)
+        out["relay_source"] = playable.relay_source
+        out["media_url"] = playable.media_url
+    return out
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -199,7 +159,7 @@ def _ancestor_paths(path: str) -> list[str]:
 
 
 def do_create_programme(
-    unit: Unit, title: str, items: Sequence[ItemSpec], *, actor: Any, request: Any = None
+    unit: Unit, title: str, items: Sequence[ItemSpec], *, actor: Any, request: Any = None, token: Any = None
 ) -> Programme:
     title = " ".join((title or "").split())[:300]
     if not title:
@@ -208,10 +168,19 @@ def do_create_programme(
         raise BroadcastError("programme_empty", "Chương trình cần ít nhất một mục.")
     if len(items) > MAX_ITEMS:
         raise BroadcastError("programme_too_long", f"Một chương trình có tối đa {MAX_ITEMS} mục.")
-    resolved = [_resolve_item(unit, spec, actor=actor, request=request) for spec in items]
+    resolved = [_resolve_item(unit, spec, actor=actor, request=request, token=token) for spec in items]
+    # approved sources only (docs/adr/0007): typed text or unapproved audio makes the programme wait
+    unreviewed = approval.unreviewed_items(
+        (s.kind, r["sha256"]) for s, r in zip(items, resolved, strict=True)
+    )
+    state = Programme.State.PENDING if unreviewed else Programme.State.APPROVED
     with transaction.atomic():
         programme = Programme.objects.create(
-            unit=unit, title=title, created_by=actor if getattr(actor, "pk", None) else None
+            unit=unit,
+            title=title,
+            state=state,
+            decided_at=None if unreviewed else timezone.now(),
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         for pos, (spec, r) in enumerate(zip(items, resolved, strict=True)):
             ProgrammeItem.objects.create(
@@ -232,9 +201,13 @@ def do_create_programme(
             request=request,
             unit=unit,
             obj=programme,
-            message=f"Tạo chương trình “{title}” ({len(items)} mục)",
+            message=f"Tạo chương trình “{title}” ({len(items)} mục)" + (", chờ duyệt" if unreviewed else ""),
             data={
-                "items": [{"kind": s.kind, "title": r["title"]} for s, r in zip(items, resolved, strict=True)]
+                "items": [
+                    {"kind": s.kind, "title": r["title"]} for s, r in zip(items, resolved, strict=True)
+                ],
+                "state": state,
+                "unreviewed_items": unreviewed,
             },
         )
     return programme
@@ -317,8 +290,11 @@ def do_set_guardrails(unit: Unit, values: dict[str, Any], *, actor: Any, request
 
 @dataclass
 class ScheduleSpec:
+    """A schedule to check or save. ``programme`` is what it plays; a preview of content that is not a
+    programme yet (a bulletin about to be wrapped in one) gives ``programme=None`` and the item ``durations``."""
+
     title: str
-    programme: Programme
+    programme: Programme | None
     kind: str
     times: list[str]
     start_date: dt.date | None = None
@@ -333,9 +309,10 @@ class ScheduleSpec:
     repeat_every_min: int = 0
     repeat_span_min: int = 0
     volume: int | None = None
-    priority: int = 4
+    priority: int = PlayClass.NORMAL
     target_units: list[Unit] = field(default_factory=list)
     target_devices: list[Any] = field(default_factory=list)
+    durations: list[float] | None = None
 
     def recurrence(self) -> Recurrence:
         try:
@@ -418,8 +395,12 @@ def check_schedule(
     rec = spec.recurrence()
     if not spec.title.strip():
         raise BroadcastError("schedule_title_required", "Cần tên lịch phát.")
-    if spec.programme.unit_id != owner.pk and not owner.path.startswith(spec.programme.unit.path):
-        raise BroadcastError("programme_not_found", "Không tìm thấy chương trình của đơn vị.")
+    if spec.programme is not None:
+        if spec.programme.unit_id != owner.pk and not owner.path.startswith(spec.programme.unit.path):
+            raise BroadcastError("programme_not_found", "Không tìm thấy chương trình của đơn vị.")
+        approval.check_programme_schedulable(spec.programme)
+    elif spec.durations is None:
+        raise BroadcastError("programme_required", "Chọn nội dung phát: một bản tin hoặc một chương trình.")
     if not spec.target_units and not spec.target_devices:
         raise BroadcastError("targets_required", "Chọn nơi phát: tỉnh, xã, thôn hoặc từng cụm loa.")
     for unit in spec.target_units:
@@ -430,14 +411,14 @@ def check_schedule(
             raise BroadcastError(
                 "target_outside_unit", f"Cụm loa {device.label} nằm ngoài địa bàn của {owner.name}."
             )
-    if spec.priority not in (3, 4):
+    if spec.priority not in SCHEDULABLE:
         raise BroadcastError(
             "priority_invalid",
             "Lịch phát chỉ có mức thường (4) hoặc ưu tiên (3); khẩn cấp dùng phát khẩn cấp.",
         )
     if spec.volume is not None and not 0 <= spec.volume <= 100:
         raise BroadcastError("volume_invalid", "Âm lượng phải từ 0 đến 100.")
-    durations = _durations(spec.programme)
+    durations = _durations(spec.programme) if spec.programme is not None else list(spec.durations or [])
     if not durations:
         raise BroadcastError("programme_empty", "Chương trình chưa có mục nào.")
     start, end = _check_range(rec, now)
@@ -451,6 +432,8 @@ def check_schedule(
         existing: list[tuple[dt.datetime, dt.datetime]] = []
         for other in _reaching(commune, exclude_pk):
             other_durations = [float(i.duration_s) for i in other.programme.items.all()]
+            if not other_durations:  # a board playlist's programme (loa.signage): nothing on loudspeakers
+                continue
             existing += _sessions(comp.recurrence_of(other), other_durations, start, end)
         violations += gr.check_sessions(
             limits.effective(commune.path), commune.name, sessions, existing=existing, volume=spec.volume,
@@ -465,25 +448,25 @@ def do_create_schedule(
     owner: Unit,
     actor: Any,
     request: Any = None,
-    override_reason: str = "",
-    may_override: bool = False,
+    override: Override | None = None,
     now: dt.datetime | None = None,
+    check: Callable[..., list[gr.Violation]] | None = None,
 ) -> Schedule:
-    """Save a schedule. One that breaks a guardrail is refused with the reasons, unless an approver
-    (``may_override``, checked by the caller with ``access_unit(…, "schedule.override")``) writes why."""
-    violations = check_schedule(spec, owner=owner, now=now)
-    reason = " ".join((override_reason or "").split())
+    """Save a schedule. One that breaks a guardrail is refused with the reasons, unless it comes with an
+    approver's :class:`~loa.broadcast.access.Override` (authorised by the caller with
+    :func:`~loa.broadcast.access.access_override`) whose reason is long enough.
+
+    ``check`` replaces :func:`check_schedule` for schedules that do not play on loudspeakers (a board playlist,
+    :func:`loa.signage.scheduling.check_board_schedule`: the board's screen-on windows instead of quiet hours);
+    it is called as ``check(spec, owner=…, now=…)`` and everything else — row, audit, override — is this one."""
+    if spec.programme is None:
+        raise BroadcastError("programme_required", "Chọn nội dung phát: một bản tin hoặc một chương trình.")
+    violations = (check or check_schedule)(spec, owner=owner, now=now)
+    reason = override.reason if override is not None else ""
     if violations:
         details = [v.as_dict() for v in violations]
         if not reason:
             raise BroadcastError("guardrail_violation", violations[0].message, 409, details)
-        if not may_override:
-            raise BroadcastError(
-                "override_not_allowed",
-                "Lịch phát vượt giới hạn; chỉ người duyệt mới được cho phép vượt. " + violations[0].message,
-                403,
-                details,
-            )
         if len(reason) < MIN_OVERRIDE_REASON:
             raise BroadcastError(
                 "override_reason_required",
@@ -541,6 +524,24 @@ def do_create_schedule(
             )
         recompile_later(unit_paths=_target_paths(spec.target_units, spec.target_devices))
     return schedule
+
+
+def do_schedule_bulletin(
+    spec: ScheduleSpec,
+    bulletin_id: int,
+    *,
+    owner: Unit,
+    actor: Any,
+    request: Any = None,
+    override: Override | None = None,
+) -> Schedule:
+    """Schedule a published bulletin: a one-item programme named after it (approved at once, docs/adr/0007) and
+    the schedule, both or neither."""
+    with transaction.atomic():
+        item = ItemSpec(kind=ItemKind.BULLETIN, bulletin_id=bulletin_id)
+        programme = do_create_programme(owner, spec.title, [item], actor=actor, request=request)
+        spec.programme = programme
+        return do_create_schedule(spec, owner=owner, actor=actor, request=request, override=override)
 
 
 def _target_paths(units: Iterable[Unit], devices: Iterable[Any]) -> list[str]:

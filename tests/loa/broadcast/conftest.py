@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,12 +32,13 @@ def make_devices(db: Any) -> Callable[[Unit, int], list[Device]]:
 
 @pytest.fixture
 def make_programme(db: Any) -> Callable[..., Programme]:
-    """A programme of ``unit`` with items of the given durations (seconds); sha256 is derived from the title."""
+    """An approved programme of ``unit`` with items of the given durations (seconds); sha256 is derived from the
+    title."""
 
     def make(
         unit: Unit, title: str = "Chương trình buổi sáng", durations: tuple[float, ...] = (300.0,)
     ) -> Programme:
-        programme = Programme.objects.create(unit=unit, title=title)
+        programme = Programme.objects.create(unit=unit, title=title, state=Programme.State.APPROVED)
         for pos, duration in enumerate(durations):
             item_title = f"{title} – mục {pos + 1}"
             sha = hashlib.sha256(item_title.encode()).hexdigest()
@@ -61,3 +65,35 @@ def totp_now(user: Any) -> str:
     assert device is not None
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def totp_next(user: Any) -> str:
+    """The code the approver's phone shows next (the current one was used to start the emergency)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    assert device is not None
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+@contextmanager
+def running_fleet(broker_url: str, creds: list[Any]) -> Iterator[Any]:
+    """The real gateway (in a thread) and simulated clusters with ``creds`` on the broker at ``broker_url``, until
+    the block ends; yields the simulator."""
+    from loa.gateway.service import Gateway, GatewayOptions
+    from loa_agent.runtime import RuntimeOptions
+    from loa_agent.simulator import Simulator
+
+    gateway = Gateway(GatewayOptions(url=broker_url, flush_interval=0.2, outbox_interval=0.05))
+    thread = threading.Thread(target=gateway.run, daemon=True)
+    thread.start()
+    sim = Simulator(creds, options=RuntimeOptions(heartbeat_s=30)).start(wait_connected=60)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+        gateway.stop()
+        thread.join(15)

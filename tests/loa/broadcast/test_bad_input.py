@@ -22,10 +22,11 @@ CASES: list[tuple[str, str, Any, int, str]] = [
      "text_empty"),
     ("post", "/programmes", {"unit": "06652", "title": "X", "items": [{"kind": "relay", "relay_source_id": 999}]},
      400, "relay_not_allowed"),
+    # what the user cannot see is "not found", as when reading it directly (loa.playable.resolve)
     ("post", "/programmes", {"unit": "06652", "title": "X", "items": [{"kind": "bulletin", "bulletin_id": 999}]},
-     400, "bulletin_not_published"),
+     404, "bulletin_not_found"),
     ("post", "/programmes", {"unit": "06652", "title": "X", "items": [{"kind": "audio", "media_asset_id": 999}]},
-     400, "media_not_found"),
+     404, "media_not_found"),
     ("post", "/programmes", {"unit": "99999", "title": "X", "items": [{"kind": "tts", "text": "a"}]}, 404,
      "unit_not_found"),
     ("put", "/guardrails/06652", {"windows": [["25:00", "26:00"]]}, 400, "window_invalid"),

@@ -163,3 +163,14 @@ def test_revoked_devices_get_nothing(world: dict[str, Any]) -> None:
     Device.objects.filter(pk=world["a"][0].pk).update(revoked_at=NOW)
     assert compile_manifests(NOW).devices == 3
     assert manifest_payload(world["a"][0].device_id) is None
+
+
+def test_boards_get_no_loudspeaker_manifest(world: dict[str, Any]) -> None:
+    # a board in the commune has its own manifest (signage); in this one it was counted as a cluster that
+    # never played every commune broadcast (the demo's proof of play: "không có nhật ký phát (2)")
+    from loa.fleet.models import DeviceKind
+
+    Device.objects.filter(pk=world["a"][0].pk).update(kind=DeviceKind.EBOARD)
+    assert compile_manifests(NOW).devices == 3
+    assert manifest_payload(world["a"][0].device_id) is None
+    assert manifest_payload(world["a"][1].device_id) is not None

@@ -55,17 +55,38 @@ def test_the_preview_shows_what_plays_here_and_the_conflicts(page: dict[str, Any
     one = page["devices"][1].device_id
     html = page["op"].get(f"/broadcast/?device={one}").content.decode()
     assert f"24 giờ tới của cụm loa {one}" in html
-    assert "Riêng" not in html.split("Lịch đang áp dụng")[0]  # the other device's own schedule is not here
+    # the other device's own schedule is not in this device's 24 hours (the commune's "today" list above names
+    # every play of the commune, so look at the device's section only)
+    preview = html.split(f"24 giờ tới của cụm loa {one}")[1].split("Lịch đang áp dụng")[0]
+    assert "Chiều" in preview
+    assert "Riêng" not in preview
     assert page["op"].get("/broadcast/?device=loa-000000000000").status_code == 404
 
 
+def test_a_schedule_named_after_what_it_plays_is_named_once_in_the_preview(
+    tree: dict[str, Unit], make_programme: Callable[..., Programme], page: dict[str, Any]
+) -> None:
+    # "Lên lịch phát" on a bulletin names the schedule after the bulletin: "X: X" said nothing more
+    programme = make_programme(tree["a"], "Tiêm phòng dại", (60.0,))
+    item = programme.items.get().title
+    at = (timezone.now() + dt.timedelta(hours=3)).astimezone(LOCAL_TZ)
+    s = Schedule.objects.create(unit=tree["a"], programme=programme, title=item, kind="daily",
+                                times=[f"{at:%H}:30"])  # fmt: skip
+    s.target_units.set([tree["a"]])
+    compile_manifests()
+    html = page["op"].get("/broadcast/").content.decode()
+    assert f"<td>{item}</td>" in html
+    assert f"{item}: {item}" not in html
+    assert "Chiều: Bản tin chiều – mục 1" in html  # a schedule with its own name keeps both
+
+
 def test_the_schedule_form_explains_the_refusal_and_takes_an_override(page: dict[str, Any]) -> None:
-    form = {"title": "Tiếp sóng sớm", "programme": page["programme"].pk, "kind": "daily", "times": "03:15",
-            "targets": "06652"}  # fmt: skip
+    form = {"title": "Tiếp sóng sớm", "source": f"programme:{page['programme'].pk}", "when": "daily",
+            "times": "03:15", "targets": "06652"}  # fmt: skip
     r = page["op"].post("/broadcast/schedules/new/", form)
     html = r.content.decode()
     assert "Lịch phát lúc 03:15 nằm ngoài khung giờ cho phép của Phường Hà Tu (05:00–21:00)." in html
-    assert "Chỉ người duyệt mới được cho phép vượt giới hạn." in html
+    assert "Chỉ người duyệt mới được cho phép vượt giới hạn" in html
     r = page["approver"].post(
         "/broadcast/schedules/new/", {**form, "override_reason": "Theo chỉ đạo phòng chống bão"}
     )
@@ -76,16 +97,20 @@ def test_the_schedule_form_explains_the_refusal_and_takes_an_override(page: dict
 def test_the_emergency_form_refuses_a_wrong_code_and_operators(page: dict[str, Any]) -> None:
     assert page["op"].get("/broadcast/emergency/").status_code == 403
     r = page["approver"].post(
-        "/broadcast/emergency/", {"unit": "06652", "text": "Thử", "repeat": "3", "totp": ""}
+        "/broadcast/emergency/",
+        {"unit": "06652", "text": "Thử", "repeat": "3", "totp": "", "step": "confirm", "devices": "3"},
     )
     assert "cần mã xác thực một lần (TOTP)" in r.content.decode()
 
 
 def test_proof_of_play_page_and_csv(page: dict[str, Any]) -> None:
     html = page["op"].get("/broadcast/proof/").content.decode()
-    assert "Kế hoạch và thực tế phát" in html
+    assert "Nhật ký phát" in html and "data-summary" in html
     today = timezone.now().astimezone(LOCAL_TZ).date().isoformat()
     r = page["op"].get(f"/broadcast/proof/?since={today}&until={today}&format=csv")
     assert r["Content-Type"].startswith("text/csv")
     lines = r.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "cụm loa,lịch,mục,giờ dự kiến,kết thúc dự kiến,kết quả,lý do,số giây đã phát"
+    assert lines[0] == (
+        "giờ dự kiến,kết thúc dự kiến,nội dung,người/nguồn phát,lịch,cụm loa,mã cụm loa,thôn/tổ dân phố,xã/phường,"
+        "kết quả,lý do,số giây đã phát"
+    )

@@ -34,19 +34,32 @@ def test_programme_form(console: Client) -> None:
 
 
 def test_schedule_form(console: Client, tree: dict[str, Unit]) -> None:
-    programme = Programme.objects.create(unit=tree["a"], title="Chương trình")
-    form = {"programme": programme.pk, "title": "Lịch sáng", "kind": "daily", "times": "25:99"}
+    programme = Programme.objects.create(unit=tree["a"], title="Chương trình", state=Programme.State.APPROVED)
+    form = {"source": f"programme:{programme.pk}", "title": "Lịch sáng", "when": "daily", "times": "25:99"}
     response = console.post("/broadcast/schedules/new/", form)
     assert response.status_code == 400
     page = response.content.decode()
     assert "Giờ “25:99” không hợp lệ" in page and "Lịch sáng" in page and "25:99" in page
-    response = console.post("/broadcast/schedules/new/", form | {"programme": "²"})
-    assert response.status_code == 400 and "Chọn một chương trình." in response.content.decode()
+    response = console.post("/broadcast/schedules/new/", form | {"source": "programme:²"})
+    assert response.status_code == 400 and "Chọn nội dung phát" in response.content.decode()
+    for bad in ({"valid_from": "31/02/2026"}, {"plays": "²"}, {"adv_volume": "x"}):
+        response = console.post("/broadcast/schedules/new/", form | {"times": "06:00"} | bad)
+        assert response.status_code == 400, bad
+    # it is in the dd/mm/yyyy form; the day is not in the calendar (review 2026-12-05 item 3)
+    response = console.post(
+        "/broadcast/schedules/new/", form | {"times": "06:00", "valid_from": "31/02/2026"}
+    )
+    page = response.content.decode()
+    assert "Ngày 31/02/2026 không có trong lịch" in page and "không phải ngày dạng" not in page
     assert not Schedule.objects.exists()
 
 
 def test_emergency_form(console: Client) -> None:
-    response = console.post("/broadcast/emergency/", {"unit": "06652", "text": "Lũ về", "bulletin": "²"})
+    form = {"unit": "06652", "text": "Lũ về", "bulletin": "²"}
+    response = console.post("/broadcast/emergency/", form)  # the confirmation, naming what it reaches
+    assert response.status_code == 200
+    assert "1 xã/phường, 0 cụm loa" in response.content.decode()
+    response = console.post("/broadcast/emergency/", form | {"step": "confirm", "devices": "0"})
     assert response.status_code == 400
     page = response.content.decode()
     assert "TOTP" in page and "Lũ về" in page

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from loa.accounts.models import User
 from loa.accounts.roles import Role
@@ -24,7 +25,7 @@ from loa.fleet.models import CommandDelivery, PlayLog
 from loa.fleet.services import credentials_for, do_provision_device
 from loa.gateway.service import Gateway, GatewayOptions
 from loa.units.models import Unit
-from tests.loa.broadcast.conftest import totp_now
+from tests.loa.broadcast.conftest import totp_next, totp_now
 
 pytestmark = pytest.mark.mqtt
 API = "/api/v1/broadcast"
@@ -86,6 +87,7 @@ def test_an_emergency_reaches_the_whole_province_and_progress_matches_the_play_l
     assert refused.json()["error"]["code"] == "totp_invalid"
     assert not Emergency.objects.exists()
 
+    TOTPDevice.objects.get(user=leader).throttle_reset()  # retyped after django_otp's 1 s failure throttle
     r = client.post(
         f"{API}/emergencies", json.dumps({**data, "totp": totp_now(leader)}), content_type="application/json"
     )
@@ -137,8 +139,11 @@ def test_a_cancel_broadcast_ends_it_everywhere(
     e = Emergency.objects.get()
     a_count = DEVICES["a"] + DEVICES["zone_a"]
     assert wait_until(lambda: client.get(f"{API}/emergencies/{e.pk}").json()["playing"] == a_count, 30)
-    # one commune: no TOTP needed for the cancel
-    c = client.post(f"{API}/emergencies/{e.pk}/cancel", json.dumps({}), content_type="application/json")
+    # stopping an emergency needs a TOTP code as starting it does; the start's code cannot be used twice
+    refused = client.post(f"{API}/emergencies/{e.pk}/cancel", json.dumps({}), content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "totp_required"
+    c = client.post(f"{API}/emergencies/{e.pk}/cancel", json.dumps({"totp": totp_next(chairman)}),
+                    content_type="application/json")  # fmt: skip
     assert c.status_code == 200, c.content
     assert c.json()["state"] == "cancelled"
 

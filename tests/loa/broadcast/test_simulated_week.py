@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
+from loa.accounts.system import SYSTEM
 from loa.broadcast import proof
 from loa.broadcast.compile import compile_manifests, manifest_payload
-from loa.broadcast.emergency import _play_params, _speak
+from loa.broadcast.emergency import _message, _play_params
 from loa.broadcast.models import Guardrail, Programme, Schedule
 from loa.broadcast.recurrence import LOCAL_TZ, local_to_utc
 from loa.fleet import broker, keys
@@ -151,7 +152,7 @@ def test_a_simulated_week_matches_the_expected_timeline(
     week.command(at(3, 6, 2), province, {"item_id": "ban-tin-uu-tien", "media_url": "https://loa.example.vn/f.mp3",
                                          "sha256": "c" * 64, "duration_s": 60.0, "priority": 3})  # fmt: skip
     # Friday 10:00 and Saturday 17:03: emergencies of the commune, three times each, real TTS
-    alarm = _speak("Cảnh báo lũ.", commune, None, None)
+    alarm = _message(SYSTEM, commune, text="Cảnh báo lũ.", media_asset_id=None, token=None, request=None)
     em_s = round(alarm.duration_s, 3)
     week.command(at(4, 10, 0), codes[:2], _play_params("em-fri", alarm, 3))
     week.command(at(5, 17, 3), codes[:2], _play_params("em-sat", alarm, 3))

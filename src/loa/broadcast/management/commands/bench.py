@@ -19,6 +19,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "loa.broadcast.bench.emergency_bench",
         "Phát khẩn cấp tới N cụm loa mô phỏng (broker thật)",
     ),
+    "fanout": (
+        "loa.fleet.bench.fanout_bench",
+        "Một lệnh phát ngay qua API tới N cụm loa mô phỏng: từ lúc gọi API tới lúc thiết bị nhận lệnh",
+    ),
     "ingest": ("loa.gateway.bench.run_ingest", "Gateway: trạng thái/giây, nhật ký phát/giây, đúng một lần"),
 }
 # option → help; every option is an integer, passed on only when given
@@ -26,7 +30,7 @@ OPTIONS: dict[str, str] = {
     "devices": "số cụm loa",
     "hours": "số giờ của lịch (compile)",
     "repeat": "số lần đo",
-    "processes": "số tiến trình mô phỏng thiết bị (emergency)",
+    "processes": "số tiến trình mô phỏng thiết bị (emergency, fanout)",
     "heartbeats": "số bản tin trạng thái (ingest)",
     "playlogs": "số sự kiện nhật ký phát (ingest)",
     "publishers": "số luồng gửi song song (ingest)",
@@ -40,11 +44,22 @@ class Command(BaseCommand):
         parser.add_argument("name", choices=sorted(BENCHMARKS), help="phép đo")
         for option, text in OPTIONS.items():
             parser.add_argument(f"--{option}", type=int, default=None, help=text)
+        parser.add_argument(
+            "--download", action="store_true",
+            help="mọi cụm loa mô phỏng tải âm thanh qua HTTP và kiểm tra sha256 trước khi phát (emergency)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--web", action="store_true",
+            help="với --download: tải từ tiến trình web thật (loa serve) thay cho máy chủ tệp tĩnh",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
         path, _label = BENCHMARKS[name]
         kwargs = {k: options[k] for k in OPTIONS if options.get(k) is not None}
+        for flag in ("download", "web"):
+            if options.get(flag):
+                kwargs[flag] = True
         if "devices" in kwargs and not 1 <= kwargs["devices"] <= 100_000:
             raise CommandError("Số cụm loa phải từ 1 đến 100000.")
         try:
@@ -55,4 +70,6 @@ class Command(BaseCommand):
             result = func(**kwargs)
         except TypeError as exc:
             raise CommandError(f"Phép đo {name} không nhận tham số này: {exc}") from exc
+        except (RuntimeError, OSError) as exc:  # a process of the benchmark did not start, a limit too low, …
+            raise CommandError(f"Phép đo {name} không chạy được: {exc}") from exc
         self.stdout.write(json.dumps(result, ensure_ascii=False))
