@@ -9,20 +9,19 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
+from ninja.security import HttpBasicAuth
 
 from loa.accounts.access import access_unit, access_unit_code, access_units
+from loa.accounts.lockout import client_address
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from loa.api.types import ApiDateTime
 from loa.fleet import services
+from loa.fleet.boards import BoardHeartbeat
 from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
-from loa_protocol.messages import EnrolRequest, EnrolResponse
+from loa_protocol.messages import CommandAck, EnrolRequest, EnrolResponse
 
 router = Router()
-
-
-def _fleet_error(exc: services.FleetError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message)
 
 
 def _device_or_404(request: HttpRequest, device_id: str, action: str) -> Device:
@@ -42,6 +41,14 @@ class EnrolmentCodeIn(Schema):
     unit: str = Field(..., max_length=16, description="mã xã/phường hoặc thôn/bản nhận cụm loa")
     label: str = Field("", max_length=200)
     ttl_hours: int = Field(72, ge=1, le=720)
+    kind: Literal["loudspeaker", "eboard"] = Field(
+        "loudspeaker", description="loại thiết bị: cụm loa (loudspeaker) hoặc bảng tin điện tử (eboard)"
+    )
+    screen_class: str = Field(
+        "",
+        max_length=16,
+        description="bảng tin: landscape (1920×1080), portrait (1080×1920), led_192x96, led_384x192, custom",
+    )
 
 
 class EnrolmentCodeOut(Schema):
@@ -59,12 +66,15 @@ class EnrolmentCodeOut(Schema):
 )
 def create_enrolment_code(request: HttpRequest, payload: EnrolmentCodeIn) -> Any:
     unit = access_unit_code(request.user, payload.unit, "device.manage", token_of(request))
-    try:
-        obj, code = services.do_create_enrolment_code(
-            unit, actor=request.user, request=request, label=payload.label, ttl_hours=payload.ttl_hours
-        )
-    except services.FleetError as exc:
-        raise _fleet_error(exc) from exc
+    obj, code = services.do_create_enrolment_code(
+        unit,
+        actor=request.user,
+        request=request,
+        label=payload.label,
+        ttl_hours=payload.ttl_hours,
+        kind=payload.kind,
+        screen_class=payload.screen_class,
+    )
     uri = services.enrolment_uri(code)
     return Status(
         201,
@@ -86,17 +96,35 @@ def create_enrolment_code(request: HttpRequest, payload: EnrolmentCodeIn) -> Any
 )
 def enrol(request: HttpRequest, payload: EnrolRequest) -> Any:
     # Failures are counted in the database, so every web process and machine shares one allowance per address.
-    client = request.META.get("REMOTE_ADDR", "?")
+    # The address is the client's own (behind LOA_TRUSTED_PROXIES proxies, the one the outer proxy saw).
+    client = client_address(request)
     try:
-        services.check_enrol_attempts(client)
+        services.check_enrol_attempts(client, payload.code)
         return services.do_enrol(payload, request=request)
     except services.FleetError as exc:
         if exc.status != 429:
-            services.do_count_enrol_failure(client, exc, request=request)
-        raise _fleet_error(exc) from exc
+            services.do_count_enrol_failure(client, exc, code=payload.code, request=request)
+        raise
 
 
 # ---- registry ------------------------------------------------------------------------------------------
+
+
+class BrightnessStep(Schema):
+    at: str = Field(..., description="HH:MM, giờ địa phương")
+    percent: int
+
+
+class ScreenOut(Schema):
+    screen_class: str
+    orientation: str
+    width: int
+    height: int
+    brightness_schedule: list[BrightnessStep]
+
+    @staticmethod
+    def of(s: Any) -> dict[str, Any]:
+        return {f: getattr(s, f) for f in ScreenOut.model_fields}
 
 
 class DeviceOut(Schema):
@@ -112,6 +140,7 @@ class DeviceOut(Schema):
     model: str
     firmware: str
     sim_number: str
+    sim_expires: dt.date | None
     data_plan_expires: dt.date | None
     latitude: float | None
     longitude: float | None
@@ -123,12 +152,20 @@ class DeviceOut(Schema):
     online: bool
     last_seen: dt.datetime | None
     last_status: dict[str, Any]
+    screen: ScreenOut | None = Field(None, description="bảng tin: màn hình")
+    killed: bool = Field(False, description="bảng tin: đang bị ngắt khẩn cấp (màn hình đen)")
 
     @staticmethod
-    def of(d: Device) -> dict[str, Any]:
-        fields = [f for f in DeviceOut.model_fields if f not in ("unit", "unit_name")]
+    def of(d: Device, killed: set[str] | None = None) -> dict[str, Any]:
+        from loa.fleet import boards
+
+        fields = [f for f in DeviceOut.model_fields if f not in ("unit", "unit_name", "screen", "killed")]
         out = {f: getattr(d, f) for f in fields}
         out["unit"], out["unit_name"] = d.unit.code, d.unit.name
+        if boards.is_board(d):
+            screen = boards.screen_of(d)
+            out["screen"] = ScreenOut.of(screen) if screen else None
+            out["killed"] = d.device_id in killed if killed is not None else boards.killed(d)
         return out
 
 
@@ -146,6 +183,7 @@ class DevicePatch(Schema):
     vendor: str | None = Field(None, max_length=100)
     model: str | None = Field(None, max_length=100)
     sim_number: str | None = Field(None, max_length=32)
+    sim_expires: dt.date | None = None
     data_plan_expires: dt.date | None = None
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
@@ -162,6 +200,7 @@ def list_devices(
     online: bool | None = None,
     vendor: str | None = None,
     q: str | None = None,
+    kind: Literal["loudspeaker", "eboard"] | None = None,
     include_revoked: bool = False,
     offset: int = 0,
     limit: int = 100,
@@ -174,6 +213,8 @@ def list_devices(
         qs = qs.active()
     if vendor:
         qs = qs.filter(vendor__iexact=vendor.strip()[:100])
+    if kind:
+        qs = qs.filter(kind=kind)
     if q:
         q = q.strip()[:100]
         qs = qs.filter(name__icontains=q) | qs.filter(device_id__icontains=q) | qs.filter(imei__icontains=q)
@@ -181,10 +222,14 @@ def list_devices(
     if online is not None:
         qs = qs.filter(online=online)
     offset, limit = min(max(0, offset), 10**9), max(1, min(limit, 1000))
+    page = list(qs.order_by("unit__path", "device_id")[offset : offset + limit])
+    from loa.fleet.boards import killed_ids
+
+    killed = killed_ids(page)
     return {
         "count": qs.count(),
         "online": total_online,
-        "items": [DeviceOut.of(d) for d in qs.order_by("unit__path", "device_id")[offset : offset + limit]],
+        "items": [DeviceOut.of(d, killed) for d in page],
     }
 
 
@@ -203,10 +248,7 @@ def update_device(request: HttpRequest, device_id: str, payload: DevicePatch) ->
         changes["unit"] = access_unit_code(
             request.user, changes["unit"] or "", "device.manage", token_of(request)
         )
-    try:
-        device = services.do_update_device(device, changes, actor=request.user, request=request)
-    except services.FleetError as exc:
-        raise _fleet_error(exc) from exc
+    device = services.do_update_device(device, changes, actor=request.user, request=request)
     return DeviceOut.of(device)
 
 
@@ -219,10 +261,7 @@ class RevokeIn(Schema):
 )
 def revoke_device(request: HttpRequest, device_id: str, payload: RevokeIn) -> Any:
     device = _device_or_404(request, device_id, "device.manage")
-    try:
-        services.do_revoke_device(device, actor=request.user, request=request, reason=payload.reason)
-    except services.FleetError as exc:
-        raise _fleet_error(exc) from exc
+    services.do_revoke_device(device, actor=request.user, request=request, reason=payload.reason)
     return DeviceOut.of(device)
 
 
@@ -311,7 +350,26 @@ def list_playlogs(
 
 
 class CommandIn(Schema):
-    action: Literal["play", "stop", "pause", "resume", "next", "volume", "reboot", "refresh_manifest"]
+    action: Literal[
+        "play",
+        "stop",
+        "pause",
+        "resume",
+        "next",
+        "volume",
+        "reboot",
+        "refresh_manifest",
+        "reload",
+        "screen_on",
+        "screen_off",
+        "brightness",
+        "screenshot",
+    ] = Field(
+        ...,
+        description="cụm loa: play, stop, pause, resume, next, volume; bảng tin: reload, screen_on, screen_off, "
+        "brightness ({brightness}: 0–100), screenshot; cả hai: reboot, refresh_manifest. Ngắt khẩn cấp bảng tin: "
+        "POST /kill-switches",
+    )
     unit: str | None = Field(None, max_length=16, description="đích là một đơn vị (tỉnh, xã hoặc thôn)")
     device: str | None = Field(None, max_length=16, description="hoặc đích là một cụm loa")
     bulletin_id: int | None = Field(
@@ -392,27 +450,24 @@ def send_command(request: HttpRequest, payload: CommandIn) -> Any:
         target_device = _device_or_404(request, payload.device, "device.control")
     else:
         target_unit = access_unit_code(request.user, payload.unit or "", "device.control", token_of(request))
-    try:
-        if payload.action == "play":
-            command = _play(request, payload, target_unit, target_device)
-        else:
-            if payload.bulletin_id is not None or payload.media_asset_id is not None or payload.text:
-                raise services.FleetError(
-                    "play_source_invalid",
-                    "Bản tin, tệp âm thanh hoặc văn bản chỉ dùng cho lệnh phát ngay (play).",
-                )
-            command = services.do_send_command(
-                actor=request.user,
-                action=payload.action,
-                params=payload.params,
-                target_unit=target_unit,
-                target_device=target_device,
-                totp=payload.totp,
-                ttl_s=payload.ttl_s,
-                request=request,
+    if payload.action == "play":
+        command = _play(request, payload, target_unit, target_device)
+    else:
+        if payload.bulletin_id is not None or payload.media_asset_id is not None or payload.text:
+            raise services.FleetError(
+                "play_source_invalid",
+                "Bản tin, tệp âm thanh hoặc văn bản chỉ dùng cho lệnh phát ngay (play).",
             )
-    except services.FleetError as exc:
-        raise _fleet_error(exc) from exc
+        command = services.do_send_command(
+            actor=request.user,
+            action=payload.action,
+            params=payload.params,
+            target_unit=target_unit,
+            target_device=target_device,
+            totp=payload.totp,
+            ttl_s=payload.ttl_s,
+            request=request,
+        )
     return Status(201, CommandOut.of(command))
 
 
@@ -487,3 +542,305 @@ def get_command(request: HttpRequest, command_id: UUID) -> Any:
     command = get_object_or_404(Command.objects.select_related("unit", "target_device"), pk=command_id)
     access_unit(request.user, command.unit, "device.view", token_of(request))
     return CommandOut.of(command)
+
+
+# ---- boards: screen, screenshots, kill switch (console users) --------------------------------------------------
+
+
+class ScreenPatch(Schema):
+    screen_class: str | None = Field(None, max_length=16)
+    orientation: str | None = Field(None, max_length=16)
+    width: int | None = None
+    height: int | None = None
+    brightness_schedule: list[dict[str, Any]] | None = Field(
+        None, description='[{"at": "06:00", "percent": 80}, {"at": "18:30", "percent": 40}]'
+    )
+
+
+def _board_or_404(request: HttpRequest, device_id: str, action: str) -> Device:
+    from loa.fleet import boards
+
+    device = _device_or_404(request, device_id, action)
+    if not boards.is_board(device):
+        raise ApiError(404, "not_a_board", "Thiết bị này không phải bảng tin điện tử.")
+    return device
+
+
+@router.patch(
+    "/devices/{device_id}/screen",
+    response={200: ScreenOut, **ERROR_RESPONSES},
+    summary="Sửa màn hình của bảng tin (loại, hướng, độ phân giải, lịch độ sáng)",
+)
+def update_screen(request: HttpRequest, device_id: str, payload: ScreenPatch) -> Any:
+    from loa.fleet import boards
+
+    device = _board_or_404(request, device_id, "device.manage")
+    screen = boards.do_update_screen(
+        device, payload.model_dump(exclude_unset=True), actor=request.user, request=request
+    )
+    return ScreenOut.of(screen)
+
+
+class ScreenshotOut(Schema):
+    id: int
+    taken_at: dt.datetime
+    received_at: dt.datetime
+    width: int
+    height: int
+    url: str = Field(..., description="ảnh độ phân giải thấp (JPEG), xem bằng phiên đăng nhập")
+
+
+@router.get(
+    "/devices/{device_id}/screenshots",
+    response={200: list[ScreenshotOut], **ERROR_RESPONSES},
+    summary="Ảnh chụp màn hình gần nhất của bảng tin",
+)
+def list_screenshots(request: HttpRequest, device_id: str) -> Any:
+    from django.urls import reverse
+
+    from loa.fleet.models import BoardScreenshot
+
+    device = _board_or_404(request, device_id, "device.view")
+    return [
+        {
+            "id": s.pk,
+            "taken_at": s.taken_at,
+            "received_at": s.received_at,
+            "width": s.width,
+            "height": s.height,
+            "url": reverse("fleet:screenshot", kwargs={"shot_id": s.pk}),
+        }
+        for s in BoardScreenshot.objects.filter(device=device).order_by("-taken_at", "-pk")
+    ]
+
+
+class KillSwitchIn(Schema):
+    unit: str | None = Field(None, max_length=16, description="một vùng: mọi bảng tin của đơn vị và cấp dưới")
+    device: str | None = Field(None, max_length=16, description="hoặc một bảng tin")
+    reason: str = Field(..., max_length=300)
+    totp: str = Field("", max_length=16, description="mã TOTP (bắt buộc)")
+
+
+class KillSwitchRelease(Schema):
+    totp: str = Field("", max_length=16, description="mã TOTP (bắt buộc)")
+
+
+class KillSwitchOut(Schema):
+    id: int
+    unit: str = Field(..., description="đơn vị của ngắt khẩn cấp (vùng, hoặc đơn vị của bảng tin)")
+    device: str | None
+    area: bool
+    reason: str
+    engaged_at: dt.datetime
+    released_at: dt.datetime | None
+    boards: int = Field(..., description="số bảng tin đang hoạt động mà ngắt khẩn cấp này bao phủ")
+
+    @staticmethod
+    def of(k: Any) -> dict[str, Any]:
+        from loa.fleet import boards
+
+        return {
+            "id": k.pk,
+            "unit": k.scope.code,
+            "device": k.device_id,
+            "area": k.device_id is None,
+            "reason": k.reason,
+            "engaged_at": k.engaged_at,
+            "released_at": k.released_at,
+            "boards": 1 if k.device_id else boards.boards_in(k.scope).count(),
+        }
+
+
+@router.post(
+    "/kill-switches",
+    response={201: KillSwitchOut, 409: ErrorOut, **ERROR_RESPONSES},
+    summary="Ngắt khẩn cấp bảng tin (màn hình đen) cho một bảng tin hoặc một vùng; cần mã TOTP",
+)
+def engage_kill_switch(request: HttpRequest, payload: KillSwitchIn) -> Any:
+    from loa.fleet import boards
+
+    if bool(payload.unit) == bool(payload.device):
+        raise ApiError(422, "target_invalid", "Chọn đúng một đích: trường unit hoặc trường device.")
+    target_unit = target_device = None
+    if payload.device:
+        target_device = _board_or_404(request, payload.device, "device.control")
+    else:
+        target_unit = access_unit_code(request.user, payload.unit or "", "device.control", token_of(request))
+    switch = boards.do_engage_kill_switch(
+        actor=request.user,
+        totp=payload.totp,
+        target_unit=target_unit,
+        target_device=target_device,
+        reason=payload.reason,
+        request=request,
+    )
+    return Status(201, KillSwitchOut.of(switch))
+
+
+@router.get(
+    "/kill-switches",
+    response={200: list[KillSwitchOut], **ERROR_RESPONSES},
+    summary="Các ngắt khẩn cấp bảng tin (đang bật, hoặc cả đã gỡ)",
+)
+def list_kill_switches(request: HttpRequest, unit: str | None = None, include_released: bool = False) -> Any:
+    from loa.fleet.models import KillSwitch
+
+    units = access_units(request.user, "device.view", token_of(request))
+    qs = KillSwitch.objects.select_related("scope").filter(scope__in=units)
+    if unit:
+        scope = access_unit_code(request.user, unit, "device.view", token_of(request))
+        qs = qs.filter(scope__path__startswith=scope.path)
+    if not include_released:
+        qs = qs.filter(released_at__isnull=True)
+    return [KillSwitchOut.of(k) for k in qs.order_by("-engaged_at")[:500]]
+
+
+@router.post(
+    "/kill-switches/{switch_id}/release",
+    response={200: KillSwitchOut, 409: ErrorOut, **ERROR_RESPONSES},
+    summary="Gỡ ngắt khẩn cấp bảng tin; cần mã TOTP",
+)
+def release_kill_switch(request: HttpRequest, switch_id: int, payload: KillSwitchRelease) -> Any:
+    from loa.fleet import boards
+    from loa.fleet.models import KillSwitch
+
+    switch = KillSwitch.objects.select_related("scope", "device__unit").filter(pk=switch_id).first()
+    if switch is None:
+        raise ApiError(
+            404, "kill_switch_not_found", "Không tìm thấy ngắt khẩn cấp, hoặc nó nằm ngoài phạm vi của bạn."
+        )
+    access_unit(request.user, switch.scope, "device.control", token_of(request))
+    boards.do_release_kill_switch(switch, actor=request.user, totp=payload.totp, request=request)
+    return KillSwitchOut.of(switch)
+
+
+# ---- boards: the device's own side (HTTP Basic with its id and password) --------------------------------------
+
+
+class DeviceBasicAuth(HttpBasicAuth):
+    """A device's own id and password as HTTP Basic auth (:mod:`loa.fleet.device_auth`), checked before the body
+    is read: without them the answer is 401, whatever the body holds."""
+
+    def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
+        from loa.fleet.device_auth import authenticated_device
+
+        return authenticated_device(request)
+
+
+BOARD_AUTH = DeviceBasicAuth()
+
+
+def _this_board(request: HttpRequest, device_id: str) -> Device:
+    """The board the request's credentials prove (401 without them, by :class:`DeviceBasicAuth`); 403 when they
+    are another device's."""
+    from loa.fleet import boards
+
+    device = request.auth  # type: ignore[attr-defined]
+    if device is None:
+        raise ApiError(401, "not_authenticated", "Thiết bị chưa xác thực: dùng mã thiết bị và mật khẩu.")
+    if device.device_id != device_id:
+        raise ApiError(403, "device_mismatch", "Thiết bị chỉ được gửi và nhận dữ liệu của chính mình.")
+    device = Device.objects.select_related("unit").get(pk=device.pk)
+    if not boards.is_board(device):
+        raise ApiError(403, "not_a_board", "Thiết bị này không phải bảng tin điện tử.")
+    return device
+
+
+class BoardCommandsOut(Schema):
+    commands: list[dict[str, Any]] = Field(
+        ..., description="lệnh đã ký (protocol.md §4–§5), cũ trước; xác nhận từng lệnh bằng POST …/acks"
+    )
+
+
+@router.get(
+    "/boards/{device_id}/commands",
+    auth=BOARD_AUTH,
+    response={200: BoardCommandsOut, 401: ErrorOut, 403: ErrorOut},
+    summary="Bảng tin lấy các lệnh chưa xác nhận (xác thực bằng mã thiết bị và mật khẩu)",
+)
+def board_commands(request: HttpRequest, device_id: str) -> Any:
+    from loa.fleet import boards
+
+    return {"commands": boards.pending_commands(_this_board(request, device_id))}
+
+
+class BoardAckOut(Schema):
+    command_id: UUID
+    state: str
+
+
+@router.post(
+    "/boards/{device_id}/acks",
+    auth=BOARD_AUTH,
+    response={200: BoardAckOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Bảng tin xác nhận một lệnh: received, done, refused hoặc failed",
+)
+def board_ack(request: HttpRequest, device_id: str, payload: CommandAck) -> Any:
+    from loa.fleet import boards
+
+    device = _this_board(request, device_id)
+    if payload.device_id != device.device_id:
+        raise ApiError(403, "device_mismatch", "Thiết bị chỉ được gửi và nhận dữ liệu của chính mình.")
+    return {"command_id": payload.command_id, "state": boards.ingest_board_ack(device, payload)}
+
+
+class HeartbeatOut(Schema):
+    killed: bool = Field(..., description="true: màn hình đen (ngắt khẩn cấp), dù lệnh có tới hay chưa")
+    pending_commands: int = Field(..., description="số lệnh đang chờ: > 0 thì lấy GET …/commands ngay")
+    server_time: dt.datetime
+
+
+@router.post(
+    "/boards/{device_id}/heartbeat",
+    auth=BOARD_AUTH,
+    response={200: HeartbeatOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Bảng tin báo trạng thái (trực tuyến, màn hình, độ sáng, trang đang hiển thị)",
+)
+def board_heartbeat(request: HttpRequest, device_id: str, payload: BoardHeartbeat) -> Any:
+    from loa.fleet import boards
+
+    device = _this_board(request, device_id)
+    if payload.device_id != device.device_id:
+        raise ApiError(403, "device_mismatch", "Thiết bị chỉ được gửi và nhận dữ liệu của chính mình.")
+    return boards.ingest_board_heartbeat(device, payload)
+
+
+@router.post(
+    "/boards/{device_id}/screenshots",
+    auth=BOARD_AUTH,
+    response={201: ScreenshotOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Bảng tin gửi ảnh chụp màn hình (thân yêu cầu là ảnh PNG hoặc JPEG; ?taken_at=RFC 3339)",
+)
+def board_screenshot(request: HttpRequest, device_id: str, taken_at: ApiDateTime | None = None) -> Any:
+    from django.urls import reverse
+
+    from loa.fleet import boards, conf
+
+    device = _this_board(request, device_id)
+    limit = int(conf.get("LOA_BOARD_SCREENSHOT_MAX_BYTES"))
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:  # refused before the body is read: nothing of it is kept
+        raise services.FleetError(
+            "screenshot_too_large", f"Ảnh chụp màn hình lớn quá {limit // (1024 * 1024)} MB.", 413
+        )
+    from django.core.exceptions import RequestDataTooBig
+
+    try:
+        body = request.body  # without Content-Length (chunked), Django stops at DATA_UPLOAD_MAX_MEMORY_SIZE
+    except RequestDataTooBig:
+        body = b"\0" * (limit + 1)
+    shot = boards.ingest_screenshot(device, body, taken_at=taken_at)
+    return Status(
+        201,
+        {
+            "id": shot.pk,
+            "taken_at": shot.taken_at,
+            "received_at": shot.received_at,
+            "width": shot.width,
+            "height": shot.height,
+            "url": reverse("fleet:screenshot", kwargs={"shot_id": shot.pk}),
+        },
+    )

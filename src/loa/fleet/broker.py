@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loa_protocol import mosquitto
+from loa_protocol.ports import reserve_port
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,8 @@ def server_mqtt_url() -> str:
     info = mqtt_dir() / "broker.json"
     with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
         return str(json.loads(info.read_text())["url"])
-    return f"mqtt://127.0.0.1:{getattr(settings, 'LOA_MQTT_EMBEDDED_PORT', 18830)}"
+    port = getattr(settings, "LOA_MQTT_EMBEDDED_PORT", 0) or os.environ.get("LOA_MQTT_EMBEDDED_PORT") or 18830
+    return f"mqtt://127.0.0.1:{int(port)}"
 
 
 def device_mqtt_url() -> str:
@@ -231,9 +233,8 @@ def parse_mqtt_url(url: str) -> MqttTarget:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port reserved for this process (loa_protocol.ports): not handed to anyone else while it lives."""
+    return reserve_port()
 
 
 def mosquitto_binary() -> str | None:
@@ -251,6 +252,8 @@ def mosquitto_config(directory: Path, port: int) -> str:
         "per_listener_settings false\n"
         f"listener {port} 127.0.0.1\n"
         "allow_anonymous false\n"
+        # the client id is the user name: one device's password gives one session, under the device's id
+        "use_username_as_clientid true\n"
         f"password_file {directory / 'passwd'}\n"
         f"acl_file {directory / 'acl'}\n"
         f"pid_file {directory / 'mosquitto.pid'}\n"

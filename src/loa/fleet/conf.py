@@ -11,6 +11,9 @@
 | LOA_STATUS_SAMPLE_INTERVAL_S | 300 | at most one status sample per device per interval goes to the history |
 | LOA_ENROLMENT_CODE_TTL_H | 72 | default validity of an enrolment code |
 | LOA_MAP_TILE_URL | "" | Leaflet tile URL template; empty = no tiles (plain background) |
+| LOA_BOARD_SCREENSHOT_MAX_BYTES | 4194304 | largest screenshot upload a board may send (PNG or JPEG) |
+| LOA_BOARD_SCREENSHOTS_KEPT | 10 | low-resolution screenshots kept per board (the oldest are deleted) |
+| LOA_DEVICE_PHOTO_MAX_BYTES | 10485760 | largest installation photo accepted |
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "LOA_STATUS_SAMPLE_INTERVAL_S": 300,
     "LOA_ENROLMENT_CODE_TTL_H": 72,
     "LOA_MAP_TILE_URL": "",
+    "LOA_BOARD_SCREENSHOT_MAX_BYTES": 4 * 1024 * 1024,
+    "LOA_BOARD_SCREENSHOTS_KEPT": 10,
+    "LOA_DEVICE_PHOTO_MAX_BYTES": 10 * 1024 * 1024,
 }
 
 

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from loa.units.models import Unit
+from loa.units.models import Level, Unit
+from loa_protocol import board as board_protocol
 
 
 class DeviceKind(models.TextChoices):
@@ -42,6 +43,7 @@ class Device(models.Model):
     model = models.CharField(_("mẫu"), max_length=100, blank=True)
     firmware = models.CharField(_("phần mềm"), max_length=64, blank=True)
     sim_number = models.CharField(_("số SIM"), max_length=32, blank=True)
+    sim_expires = models.DateField(_("hết hạn SIM"), null=True, blank=True)
     data_plan_expires = models.DateField(_("hết hạn gói cước"), null=True, blank=True)
     latitude = models.FloatField(_("vĩ độ"), null=True, blank=True)
     longitude = models.FloatField(_("kinh độ"), null=True, blank=True)
@@ -77,6 +79,18 @@ class Device(models.Model):
         return self.name or self.device_id
 
     @property
+    def place(self) -> str:
+        """Where it hangs, in the officer's words: "Thôn 2 · Xã Quảng La", or the commune alone."""
+        unit = self.unit
+        if unit.level == Level.ZONE and unit.parent is not None:
+            return f"{unit.name} · {unit.parent.name}"
+        return unit.name
+
+    @property
+    def zone(self) -> Unit | None:
+        return self.unit if self.unit.level == Level.ZONE else None
+
+    @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 
@@ -87,7 +101,13 @@ class EnrolmentCode(models.Model):
     code_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=8)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="enrolment_codes")
-    label = models.CharField(_("ghi chú"), max_length=200, blank=True)
+    # the name the enrolled cluster gets ("Cụm loa nhà văn hóa thôn 2"); the unit may be a zone (thôn)
+    label = models.CharField(_("tên cụm loa"), max_length=200, blank=True)
+    # what enrols with it: a loudspeaker cluster, or an e-bulletin board of ``screen_class``
+    kind = models.CharField(
+        _("loại thiết bị"), max_length=16, choices=DeviceKind.choices, default=DeviceKind.LOUDSPEAKER
+    )
+    screen_class = models.CharField(_("loại màn hình"), max_length=16, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -157,6 +177,9 @@ class TopicSequence(models.Model):
 class Command(models.Model):
     """One signed command message published on one topic (a device's, or a unit's group topic)."""
 
+    # how many devices the command was sent to (set by loa.fleet.services.do_send_command; not stored)
+    reached: int | None = None
+
     class Action(models.TextChoices):
         PLAY = "play", _("Phát ngay")
         STOP = "stop", _("Dừng")
@@ -166,6 +189,13 @@ class Command(models.Model):
         VOLUME = "volume", _("Đặt âm lượng")
         REBOOT = "reboot", _("Khởi động lại")
         REFRESH_MANIFEST = "refresh_manifest", _("Tải lại lịch phát")
+        # e-bulletin boards (fetched by the board over HTTPS: docs/fleet.md "Boards")
+        RELOAD = "reload", _("Tải lại trang hiển thị")
+        SCREEN_ON = "screen_on", _("Bật màn hình")
+        SCREEN_OFF = "screen_off", _("Tắt màn hình")
+        BRIGHTNESS = "brightness", _("Đặt độ sáng")
+        SCREENSHOT = "screenshot", _("Chụp màn hình ngay")
+        KILL_SWITCH = "kill_switch", _("Ngắt khẩn cấp (màn hình đen)")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Chờ gửi")
@@ -267,17 +297,28 @@ class PlayLog(models.Model):
         verbose_name = _("nhật ký phát")
         verbose_name_plural = _("nhật ký phát")
         constraints = [models.UniqueConstraint(fields=["device", "event_id"], name="playlog_device_event")]
-        indexes = [models.Index(fields=["unit", "-at"]), models.Index(fields=["device", "-at"])]
+        indexes = [
+            models.Index(fields=["unit", "-at"]),
+            models.Index(fields=["device", "-at"]),
+            # proof of play looks a slot's logs up by its manifest entry (without it: a scan of every log)
+            models.Index(fields=["manifest_entry_id", "device"], name="playlog_entry_device"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.kind} {self.item_id}"
 
 
 class Alarm(models.Model):
-    """A fault raised by the gateway (offline longer than the grace period); cleared when it heals."""
+    """A fault raised by the gateway: offline longer than the grace period (cleared when it heals), or a manifest
+    the device refused (its ManifestAck, protocol.md §6; cleared when the device reports a manifest version at least
+    as new)."""
 
     class Kind(models.TextChoices):
         OFFLINE = "offline", _("Mất kết nối")
+        MANIFEST_REFUSED = "manifest_refused", _("Cụm loa từ chối lịch phát")
+        # a board's screenshot matches nothing its manifest says it shows (loa.signage.screencheck); cleared by the
+        # next screenshot that matches
+        SCREEN_MISMATCH = "screen_mismatch", _("Màn hình hiển thị nội dung không có trong lịch phát")
 
     device = models.ForeignKey(Device, to_field="device_id", on_delete=models.CASCADE, related_name="alarms")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
@@ -292,3 +333,117 @@ class Alarm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.kind}"
+
+
+# ---- e-bulletin boards ---------------------------------------------------------------------------------------
+
+
+class ScreenClass(models.TextChoices):
+    LANDSCAPE = "landscape", _("Màn hình ngang 1920×1080")
+    PORTRAIT = "portrait", _("Màn hình dọc 1080×1920")
+    LED_192 = "led_192x96", _("Bảng LED 192×96")
+    LED_384 = "led_384x192", _("Bảng LED 384×192")
+    CUSTOM = "custom", _("Kích thước khác")
+
+
+# (width, height) in pixels of each standard class; a custom screen gives its own. The names and sizes are the
+# protocol's (loa_protocol.board.SCREEN_CLASSES, protocol.md §9b), kept equal to the choices above by
+# tests/loa/fleet/test_screen_classes.py
+SCREEN_SIZES: dict[str, tuple[int, int]] = dict(board_protocol.STANDARD_SCREEN_SIZES)
+
+
+class Orientation(models.TextChoices):
+    LANDSCAPE = "landscape", _("Ngang")
+    PORTRAIT = "portrait", _("Dọc")
+
+
+class BoardScreen(models.Model):
+    """The screen of an e-bulletin board (a :class:`Device` of kind ``eboard``): one row per board, so the
+    registry's device table stays the same for thousands of loudspeaker clusters."""
+
+    device = models.OneToOneField(
+        Device, to_field="device_id", on_delete=models.CASCADE, related_name="screen"
+    )
+    screen_class = models.CharField(
+        _("loại màn hình"), max_length=16, choices=ScreenClass.choices, default=ScreenClass.LANDSCAPE
+    )
+    orientation = models.CharField(
+        _("hướng"), max_length=16, choices=Orientation.choices, default=Orientation.LANDSCAPE
+    )
+    width = models.PositiveIntegerField(_("chiều rộng (điểm ảnh)"), default=1920)
+    height = models.PositiveIntegerField(_("chiều cao (điểm ảnh)"), default=1080)
+    # [{"at": "HH:MM", "percent": 0-100}], sorted by time, local time of the unit (Asia/Ho_Chi_Minh): from each
+    # time on, the screen has that brightness (the last step of the day holds past midnight)
+    brightness_schedule = models.JSONField(_("lịch độ sáng"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("màn hình bảng tin")
+        verbose_name_plural = _("màn hình bảng tin")
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.width}×{self.height}"
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}×{self.height}"
+
+
+class BoardScreenshot(models.Model):
+    """A low-resolution copy of what a board showed at ``taken_at`` (the latest few are kept per board)."""
+
+    device = models.ForeignKey(
+        Device, to_field="device_id", on_delete=models.CASCADE, related_name="screenshots"
+    )
+    taken_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64)  # of the upload as received
+    width = models.PositiveIntegerField()  # of the upload
+    height = models.PositiveIntegerField()
+    path = models.CharField(max_length=300)  # of the low-resolution JPEG, relative to the data dir
+    # the comparison with what the manifest says the board shows (loa.signage.screencheck, run as a job):
+    # "" not yet, "match", "mismatch", or "unchecked" (an emergency on screen, no manifest); ``distance`` is the
+    # smallest Hamming distance (bits of 256) to an expected render
+    verdict = models.CharField(_("đối chiếu"), max_length=16, blank=True)
+    distance = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at", "-pk"]
+        indexes = [models.Index(fields=["device", "-taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class KillSwitch(models.Model):
+    """The kill switch against hijacks: while engaged (not released), every board of ``device`` or of ``unit`` and
+    its subtree shows a black screen and nothing else (:func:`loa.fleet.boards.killed`)."""
+
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(
+        Device, to_field="device_id", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # the unit it belongs to (for scoping): the area, or the board's unit
+    scope = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="kill_switches")
+    reason = models.CharField(_("lý do"), max_length=300, blank=True)
+    engaged_at = models.DateTimeField()
+    engaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ngắt khẩn cấp bảng tin")
+        verbose_name_plural = _("ngắt khẩn cấp bảng tin")
+        ordering = ["-engaged_at"]
+        indexes = [models.Index(fields=["released_at"])]
+
+    def __str__(self) -> str:
+        return f"kill {self.device_id or self.scope_id} @ {self.engaged_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None

@@ -5,26 +5,42 @@ Every view authorises through :mod:`loa.accounts.access`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loa.accounts.access import access_anywhere, access_unit, access_unit_code, access_units, can
+from loa.broadcast.recurrence import LOCAL_TZ
 from loa.console.current import current_unit
+from loa.console.dates import parse_day
 from loa.fleet import conf, services
-from loa.fleet.models import Alarm, Command, CommandDelivery, Device, EnrolmentCode, PlayLog, StatusSample
+from loa.fleet.models import (
+    Alarm,
+    Command,
+    CommandDelivery,
+    Device,
+    DeviceKind,
+    EnrolmentCode,
+    PlayLog,
+    ScreenClass,
+    StatusSample,
+)
 from loa.units.models import Level, Unit
 
 
 def _device(request: HttpRequest, device_id: str, action: str) -> Device:
-    device = Device.objects.select_related("unit").filter(device_id=device_id).first()
+    device = Device.objects.select_related("unit__parent").filter(device_id=device_id).first()
     if device is None:
         raise Http404(_("Không tìm thấy cụm loa."))
     access_unit(request.user, device.unit, action)
@@ -32,11 +48,33 @@ def _device(request: HttpRequest, device_id: str, action: str) -> Device:
 
 
 def _scoped_devices(request: HttpRequest) -> Any:
-    qs = Device.objects.select_related("unit").filter(unit__in=access_units(request.user, "device.view"))
+    qs = Device.objects.select_related("unit__parent").filter(
+        unit__in=access_units(request.user, "device.view")
+    )
     unit = current_unit(request)
     if unit is not None:
         qs = qs.in_unit(unit)
     return qs.active(), unit
+
+
+# the list's filter: SIM or data plan expired (0), expiring within N days
+EXPIRING_DAYS = ("0", "30", "60", "90")
+
+
+def expiring_filter(days: int, of: str) -> Q:
+    """Devices whose SIM (``of="sim"``), data plan (``"plan"``) or either expired before today (``days`` 0) or
+    expires from today to ``days`` days ahead (Vietnamese days): the rows behind the analytics KPI
+    ``data_plans_expiring`` (:func:`loa.analytics.kpis.expiry_buckets`)."""
+    today = timezone.localdate(timezone=LOCAL_TZ)
+    fields = [f for w, f in (("sim", "sim_expires"), ("plan", "data_plan_expires")) if of in ("", w)]
+    out = Q(pk__in=[])
+    for f in fields:
+        out |= (
+            Q(**{f"{f}__lt": today})
+            if days == 0
+            else Q(**{f"{f}__gte": today, f"{f}__lte": today + dt.timedelta(days=days)})
+        )
+    return out
 
 
 @login_required
@@ -52,10 +90,27 @@ def device_list(request: HttpRequest) -> HttpResponse:
     vendor = request.GET.get("vendor", "").strip()[:100]
     if vendor:
         qs = qs.filter(vendor=vendor)
+    kind = request.GET.get("kind", "")
+    if kind in DeviceKind.values:
+        qs = qs.filter(kind=kind)
+    expiring = request.GET.get("expiring", "")
+    expiring_of = request.GET.get("of", "")
+    if expiring in EXPIRING_DAYS:
+        qs = qs.filter(expiring_filter(int(expiring), expiring_of))
     q = request.GET.get("q", "").strip()[:100]
     if q:
-        qs = qs.filter(name__icontains=q) | qs.filter(device_id__icontains=q) | qs.filter(imei__icontains=q)
-    page = Paginator(qs.order_by("unit__path", "device_id"), 50).get_page(request.GET.get("page"))
+        qs = (
+            qs.filter(name__icontains=q)
+            | qs.filter(unit__name__icontains=q)
+            | qs.filter(device_id__icontains=q)
+            | qs.filter(imei__icontains=q)
+        )
+    page = Paginator(qs.order_by("unit__path", "name", "device_id"), 50).get_page(request.GET.get("page"))
+    from loa.fleet.boards import killed_ids
+
+    killed = killed_ids(list(page.object_list))
+    for d in page.object_list:
+        d.killed = d.device_id in killed
     alarms = Alarm.objects.filter(cleared_at__isnull=True, unit__in=access_units(request.user, "device.view"))
     if unit is not None:
         alarms = alarms.filter(unit__path__startswith=unit.path)
@@ -68,10 +123,18 @@ def device_list(request: HttpRequest) -> HttpResponse:
             "vendors": vendors,
             "state": state,
             "vendor": vendor,
+            "kind": kind,
+            "kinds": DeviceKind.choices,
+            "expiring": expiring,
+            "expiring_of": expiring_of,
+            "expiring_days": EXPIRING_DAYS[1:],
+            "killed_count": len(killed),
             "q": q,
             "total": total,
             "online_count": online_count,
-            "alarm_count": alarms.count(),
+            # offline and refused-manifest alarms; a board showing what is not in its schedule has its own line
+            "alarm_count": alarms.exclude(kind=Alarm.Kind.SCREEN_MISMATCH).count(),
+            "mismatch_count": alarms.filter(kind=Alarm.Kind.SCREEN_MISMATCH).count(),
             "can_manage": access_units(request.user, "device.manage").exists(),
             "can_control": access_units(request.user, "device.control").exists(),
         },
@@ -83,7 +146,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
 def device_map(request: HttpRequest) -> HttpResponse:
     access_anywhere(request.user, "device.view")
     tile_url = str(conf.get("LOA_MAP_TILE_URL"))
-    response = render(request, "fleet/map.html", {"tile_url": tile_url, "unit": current_unit(request)})
+    context = {"tile_url": tile_url, "unit": current_unit(request), "statuses": MAP_STATUSES.items()}
+    response = render(request, "fleet/map.html", context)
     if tile_url:
         from urllib.parse import urlsplit
 
@@ -98,23 +162,64 @@ def device_map(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _reference_point(unit: Unit) -> tuple[float, float] | tuple[None, None]:
+    """Where the placing map opens: the unit's coordinates, else its commune's (zones often have none)."""
+    for u in (unit, unit.parent):
+        if u is not None and u.latitude is not None and u.longitude is not None:
+            return (u.latitude, u.longitude)
+    return (None, None)
+
+
+MAP_STATUSES = {
+    "playing": gettext_lazy("đang phát"),
+    "online": gettext_lazy("trực tuyến"),
+    "offline": gettext_lazy("mất kết nối"),
+    "never": gettext_lazy("chưa kết nối lần nào"),
+}
+
+
+def map_status(online: bool, last_seen: Any, last_status: dict[str, Any] | None) -> str:
+    """The colour a cluster has on the map (legend: :data:`MAP_STATUSES`)."""
+    if online:
+        return "playing" if (last_status or {}).get("state") == "playing" else "online"
+    return "offline" if last_seen else "never"
+
+
 @login_required
 @require_GET
 def map_data(request: HttpRequest) -> JsonResponse:
-    """Markers (devices with a position, or the last position they reported) and commune labels."""
+    """Markers (devices with a position, or the last position they reported) with their status and zone, and the
+    communes' reference points (the unit's own coordinates, else the middle of its clusters)."""
     access_anywhere(request.user, "device.view")
     qs, _unit = _scoped_devices(request)
     markers = []
     communes: dict[str, list[tuple[float, float]]] = {}
-    for d in qs.values("device_id", "name", "online", "latitude", "longitude", "last_status", "unit__path"):
+    fields = (
+        "device_id",
+        "kind",
+        "name",
+        "online",
+        "last_seen",
+        "latitude",
+        "longitude",
+        "last_status",
+        "unit__path",
+    )
+    rows = list(qs.values(*fields, "unit__name", "unit__level"))
+    for d in rows:
         lat = d["latitude"] if d["latitude"] is not None else (d["last_status"] or {}).get("lat")
         lon = d["longitude"] if d["longitude"] is not None else (d["last_status"] or {}).get("lon")
         if lat is None or lon is None:
             continue
+        status = map_status(d["online"], d["last_seen"], d["last_status"])
         markers.append(
             {
                 "id": d["device_id"],
+                "kind": d["kind"],
                 "name": d["name"] or d["device_id"],
+                "zone": d["unit__name"] if d["unit__level"] == Level.ZONE else "",
+                "status": status,
+                "status_label": str(MAP_STATUSES[status]),
                 "online": d["online"],
                 "lat": lat,
                 "lon": lon,
@@ -123,23 +228,61 @@ def map_data(request: HttpRequest) -> JsonResponse:
         codes = [c for c in d["unit__path"].split("/") if c]
         if len(codes) >= 2:
             communes.setdefault(codes[1], []).append((lat, lon))
-    names = dict(Unit.objects.filter(code__in=communes, level=Level.COMMUNE).values_list("code", "name"))
-    labels = [
-        {
-            "code": code,
-            "name": names.get(code, code),
-            "lat": sum(p[0] for p in pts) / len(pts),
-            "lon": sum(p[1] for p in pts) / len(pts),
-        }
-        for code, pts in communes.items()
-    ]
+    labels = []
+    for code, name, ulat, ulon in Unit.objects.filter(code__in=communes, level=Level.COMMUNE).values_list(
+        "code", "name", "latitude", "longitude"
+    ):
+        pts = communes[code]
+        labels.append(
+            {
+                "code": code,
+                "name": name,
+                "lat": ulat if ulat is not None else sum(p[0] for p in pts) / len(pts),
+                "lon": ulon if ulon is not None else sum(p[1] for p in pts) / len(pts),
+            }
+        )
     return JsonResponse({"markers": markers, "communes": labels})
+
+
+BOARD_ACTIONS_SHOWN = (
+    "reload",
+    "screen_on",
+    "screen_off",
+    "brightness",
+    "screenshot",
+    "refresh_manifest",
+    "reboot",
+)
+SPEAKER_ACTIONS_SHOWN = ("stop", "pause", "resume", "next", "volume", "refresh_manifest", "reboot")
+
+
+def _board_context(request: HttpRequest, device: Device) -> dict[str, Any]:
+    """What the device page shows of a board: its screen, last screenshot, kill switches."""
+    from loa.fleet import boards
+    from loa.fleet.models import Orientation, ScreenClass
+
+    if not boards.is_board(device):
+        return {"is_board": False}
+    screen = boards.screen_of(device)
+    schedule = screen.brightness_schedule if screen else []
+    return {
+        "is_board": True,
+        "screen": screen,
+        "brightness_text": "\n".join(f"{s['at']} {s['percent']}" for s in schedule),
+        "screenshot": boards.latest_screenshot(device),
+        "screen_mismatch": boards.screen_mismatch(device),
+        "kill_switches": boards.kill_switches_for(device),
+        "screen_classes": ScreenClass.choices,
+        "orientations": Orientation.choices,
+    }
 
 
 @login_required
 @require_GET
 def device_detail(request: HttpRequest, device_id: str) -> HttpResponse:
     device = _device(request, device_id, "device.view")
+    board = _board_context(request, device)
+    shown = BOARD_ACTIONS_SHOWN if board["is_board"] else SPEAKER_ACTIONS_SHOWN
     samples = list(StatusSample.objects.filter(device=device).order_by("-at")[:288])
     chart = {
         "labels": [s.at.isoformat() for s in reversed(samples)],
@@ -162,10 +305,13 @@ def device_detail(request: HttpRequest, device_id: str) -> HttpResponse:
             "alarms": Alarm.objects.filter(device=device)[:10],
             "can_manage": can(request.user, device.unit, "device.manage"),
             "can_control": can(request.user, device.unit, "device.control"),
-            "actions": Command.Action.choices,
+            "tile_url": str(conf.get("LOA_MAP_TILE_URL")),
+            "place_centre": _reference_point(device.unit),
+            "actions": [(v, label) for v, label in Command.Action.choices if v in shown],
             "manage_units": access_units(request.user, "device.manage")
             .filter(level__gte=Level.COMMUNE, is_active=True)
             .order_by("path")[:500],
+            **board,
         },
     )
 
@@ -185,8 +331,12 @@ def device_edit(request: HttpRequest, device_id: str) -> HttpResponse:
             except ValueError:
                 messages.error(request, _("Vĩ độ/kinh độ phải là số, ví dụ 20.95."))
                 return redirect("fleet:device", device_id=device.device_id)
-        elif key in ("data_plan_expires", "installed_on", "warranty_until"):
-            value = value or None
+        elif key in ("sim_expires", "data_plan_expires", "installed_on", "warranty_until"):
+            day = parse_day(value)
+            if value and day is None:
+                messages.error(request, _("Ngày phải có dạng dd/mm/yyyy."))
+                return redirect("fleet:device", device_id=device.device_id)
+            value = day
         changes[key] = value
     if request.POST.get("unit") and request.POST["unit"] != device.unit.code:
         changes["unit"] = access_unit_code(request.user, request.POST["unit"], "device.manage")
@@ -196,19 +346,34 @@ def device_edit(request: HttpRequest, device_id: str) -> HttpResponse:
     except services.FleetError as exc:
         messages.error(request, exc.message)
     except Exception:  # a malformed date typed by hand
-        messages.error(request, _("Ngày phải có dạng YYYY-MM-DD."))
+        messages.error(request, _("Ngày phải có dạng dd/mm/yyyy."))
     return redirect("fleet:device", device_id=device.device_id)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def device_revoke(request: HttpRequest, device_id: str) -> HttpResponse:
+    """GET (or a POST without ``confirm``) asks first, saying what revoking cuts off; the POST revokes."""
     device = _device(request, device_id, "device.manage")
+    if request.method == "GET" or request.POST.get("confirm") != "1":
+        if device.is_revoked:
+            return redirect("fleet:device", device_id=device.device_id)
+        context = {
+            "device": device,
+            "reason": request.POST.get("reason", ""),
+            "is_board": device.kind == DeviceKind.EBOARD,
+        }
+        return render(request, "fleet/device_revoke.html", context)
     try:
         services.do_revoke_device(
             device, actor=request.user, request=request, reason=request.POST.get("reason", "")
         )
-        messages.success(request, _("Đã thu hồi cụm loa; thiết bị không còn kết nối được tới broker."))
+        if device.kind == DeviceKind.EBOARD:
+            messages.success(
+                request, _("Đã thu hồi bảng tin; bảng tin không còn lấy được lịch trình chiếu và lệnh.")
+            )
+        else:
+            messages.success(request, _("Đã thu hồi cụm loa; thiết bị không còn kết nối được tới broker."))
     except services.FleetError as exc:
         messages.error(request, exc.message)
     return redirect("fleet:device", device_id=device.device_id)
@@ -231,7 +396,13 @@ def enrolment(request: HttpRequest) -> HttpResponse:
         try:
             ttl = int(request.POST.get("ttl_hours") or conf.get("LOA_ENROLMENT_CODE_TTL_H"))
             obj, code = services.do_create_enrolment_code(
-                unit, actor=request.user, request=request, label=request.POST.get("label", ""), ttl_hours=ttl
+                unit,
+                actor=request.user,
+                request=request,
+                label=request.POST.get("label", ""),
+                ttl_hours=ttl,
+                kind=request.POST.get("kind", ""),
+                screen_class=request.POST.get("screen_class", ""),
             )
             uri = services.enrolment_uri(code)
             created = {"code": code, "uri": uri, "qr": services.qr_svg(uri), "obj": obj}
@@ -241,11 +412,30 @@ def enrolment(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
     elif request.method != "GET":
         return HttpResponse(status=405)
-    codes = EnrolmentCode.objects.filter(unit__in=units).select_related("unit", "device", "created_by")[:50]
+    codes = EnrolmentCode.objects.filter(unit__in=units).select_related(
+        "unit__parent", "device", "created_by"
+    )[:50]
+    # a commune with its zones under it (ordered by path, a zone follows its commune)
+    groups: list[tuple[Unit, list[Unit]]] = []
+    for u in units.select_related("parent")[:500]:
+        if u.level == Level.ZONE and groups and groups[-1][0].pk == u.parent_id:
+            groups[-1][1].append(u)
+        elif u.level == Level.COMMUNE:
+            groups.append((u, []))
+        else:  # a zone whose commune is outside the scope of device.manage
+            groups.append((u, []))
     return render(
         request,
         "fleet/enrolment.html",
-        {"units": units[:500], "codes": codes, "created": created, "current": current_unit(request)},
+        {
+            "groups": groups,
+            "codes": codes,
+            "created": created,
+            "kinds": DeviceKind.choices,
+            "screen_classes": ScreenClass.choices,
+            "current": current_unit(request),
+            "posted": request.POST if created is None else {},
+        },
         status=400 if request.method == "POST" and created is None else 200,
     )
 
@@ -269,6 +459,10 @@ def enrolment_cancel(request: HttpRequest, code_id: int) -> HttpResponse:
 def _params_from_form(action: str, post: Any) -> dict[str, Any]:
     if action == "volume":
         return {"volume": int(post.get("volume") or -1)}
+    if action == "brightness":
+        from loa.fleet.boards import check_brightness
+
+        return {"brightness": check_brightness(post.get("brightness", "").strip() or None)}
     return {}
 
 
@@ -300,12 +494,13 @@ def _play_from_form(request: HttpRequest, target_unit: Unit | None, target_devic
 
 
 def _play_choices(request: HttpRequest) -> dict[str, Any]:
-    """Published bulletins the user can see (their inbox included) and library audio they may use."""
+    """Published bulletins the user can see (their inbox included) and approved library audio they may use."""
     from django.db.models import Q
     from django.utils import timezone
 
+    from loa.broadcast.approval import approved_audio
+    from loa.content.access import visible_bulletins
     from loa.content.models import State
-    from loa.content.services import visible_bulletins
     from loa.media.access import usable_media_assets
     from loa.tts.engines import VOICES
 
@@ -317,11 +512,15 @@ def _play_choices(request: HttpRequest) -> dict[str, Any]:
         .select_related("origin_unit", "audio_asset")
         .order_by("-published_at", "-pk")[:100]
     )
-    assets = usable_media_assets(request.user).filter(duration_s__gt=0).order_by("-created_at", "-pk")[:100]
+    usable = list(
+        usable_media_assets(request.user).filter(duration_s__gt=0).order_by("-created_at", "-pk")[:300]
+    )
+    approved = approved_audio(a.sha256 for a in usable)  # only approved audio plays now (docs/adr/0007)
+    assets = [a for a in usable if a.sha256 in approved][:100]
     return {
         "bulletins": bulletins,
         "assets": assets,
-        "voices": [(k, v.label) for k, v in VOICES.items()],
+        "voices": [(k, _(v.label)) for k, v in VOICES.items()],
     }
 
 
@@ -367,7 +566,7 @@ def command_new(request: HttpRequest) -> HttpResponse:
         "fleet/command_new.html",
         {
             "units": units[:500],
-            "actions": Command.Action.choices,
+            "actions": [(v, label) for v, label in Command.Action.choices if v != Command.Action.KILL_SWITCH],
             "current": current,
             "posted": posted,
             **_play_choices(request),
@@ -390,6 +589,9 @@ def command_list(request: HttpRequest) -> HttpResponse:
     return render(request, "fleet/commands.html", {"page": page})
 
 
+DELIVERY_ROWS = 100  # rows of the delivery table on a command page
+
+
 def _command(request: HttpRequest, command_id: str) -> Command:
     command = get_object_or_404(
         Command.objects.select_related("unit", "target_device", "issued_by"), pk=command_id
@@ -402,14 +604,20 @@ def _command(request: HttpRequest, command_id: str) -> Command:
 @require_GET
 def command_detail(request: HttpRequest, command_id: str) -> HttpResponse:
     command = _command(request, command_id)
+    # the clusters that need a look first (refused, failed, expired, not yet done); the counts above cover all of
+    # them: a province-wide command has thousands of rows, and the page is polled while it is on its way
+    needs_look = Case(When(state="done", then=Value(1)), default=Value(0), output_field=IntegerField())
     deliveries = (
-        CommandDelivery.objects.filter(command=command).select_related("device").order_by("device_id")
+        CommandDelivery.objects.filter(command=command)
+        .select_related("device")
+        .order_by(needs_look, "device_id")
     )
     summary = services.delivery_summary(command)
     open_states = {"pending", "sent", "received"}
     context = {
         "command": command,
-        "deliveries": deliveries[:1000],
+        "deliveries": deliveries[:DELIVERY_ROWS],
+        "more_deliveries": max(0, sum(summary.values()) - DELIVERY_ROWS),
         "summary": sorted(summary.items()),
         "polling": any(s in open_states for s in summary),
         "playlogs": PlayLog.objects.filter(command_id=command.pk).count(),

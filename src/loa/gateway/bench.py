@@ -62,7 +62,7 @@ def _publish_worker(
     """Connect every device of the slice and publish its messages (runs in a forked process)."""
     import paho.mqtt.client as mqtt
 
-    from loa.fleet.testing import playlog_event, playlog_payload, status_payload
+    from loa.gateway.sample_messages import playlog_event, playlog_payload, status_payload
     from loa_protocol import topics
 
     target = broker.parse_mqtt_url(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -19,12 +20,20 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loa.fleet import adapters, conf
+from loa.analytics import counters
+from loa.analytics.rollup import day_bounds, local_day
+from loa.fleet import adapters, broker, conf
 from loa.fleet.models import Alarm, Command, CommandDelivery, DeliveryState, Device, PlayLog, StatusSample
 from loa_protocol import topics
-from loa_protocol.messages import CommandAck, ProtocolError, Status
+from loa_protocol.messages import CommandAck, ManifestAck, ProtocolError, Status, decode
 
 log = logging.getLogger("loa.gateway")
+
+# An ack whose command is not in the database yet is held this long (and at most this many), then dropped and counted
+# (acks_unmatched): a command is stored before it is published, so only an ack of a command whose transaction is
+# still committing — or a forged id — waits here.
+EARLY_ACK_HOLD_S = 60.0
+EARLY_ACK_MAX = 20_000
 
 
 @dataclass
@@ -119,6 +128,8 @@ class Ingestor:
         self._open_alarms: set[str] | None = None
         self._bad = _BadLog()
         self.adapter = adapters.get("loa")  # the loa/v1 topics carry Loa's own protocol
+        # acks whose command is not stored yet, with when they first came (monotonic): tried again with each batch
+        self._early_acks: list[tuple[float, CommandAck]] = []
 
     def _reject(self, topic: str, code: str, message: str) -> None:
         self.counters.add("rejected")
@@ -132,6 +143,7 @@ class Ingestor:
         online: dict[str, bool] = {}
         events: list[Any] = []
         acks: list[CommandAck] = []
+        manifest_acks: list[ManifestAck] = []
         parsed: list[tuple[str, str, Any]] = []
         for msg in batch:
             where = topics.parse_device_topic(msg.topic)
@@ -149,6 +161,8 @@ class Ingestor:
                     value = self.adapter.decode_status(msg.payload)
                 elif kind == topics.PLAYLOG:
                     value = self.adapter.decode_playlog(msg.payload)
+                elif b'"manifest_version"' in msg.payload:  # a refused manifest (protocol.md §6)
+                    value = decode(ManifestAck, msg.payload)
                 else:
                     value = self.adapter.decode_ack(msg.payload)
             except ProtocolError as exc:
@@ -182,15 +196,19 @@ class Ingestor:
             elif kind == topics.PLAYLOG:
                 events += [(device_id, e) for e in value.events]
                 result.playlog_events += len(value.events)
+            elif isinstance(value, ManifestAck):
+                manifest_acks.append(value)
             else:
                 acks.append(value)
                 result.acks += 1
-        if statuses or online or events or acks:
+        if statuses or online or events or acks or manifest_acks or self._early_acks:
             with transaction.atomic():
                 self._write_statuses(statuses, samples, known)
                 self._write_presence(online, statuses)
                 self._write_playlogs(events, known)
-                self._write_acks(acks)
+                hold = self._write_acks(acks)
+                self._write_manifest_refusals(manifest_acks, statuses, known)
+            self._early_acks = hold  # only once the batch committed (a failed batch is tried again whole)
         self.counters.add("statuses", result.statuses)
         self.counters.add("presence", result.presence)
         self.counters.add("playlog_events", result.playlog_events)
@@ -236,12 +254,17 @@ class Ingestor:
                 ],
                 batch_size=1000,
             )
+            counters.ingest_samples(
+                [(s.device_id, known[s.device_id].unit_id, s.ts) for s in samples], now=now
+            )
 
     def _open_alarm_ids(self) -> set[str]:
         if self._open_alarms is None:
             self._open_alarms = {
                 str(d)
-                for d in Alarm.objects.filter(cleared_at__isnull=True).values_list("device_id", flat=True)
+                for d in Alarm.objects.filter(cleared_at__isnull=True, kind=Alarm.Kind.OFFLINE).values_list(
+                    "device_id", flat=True
+                )
             }
         return self._open_alarms
 
@@ -257,7 +280,9 @@ class Ingestor:
             Device.objects.filter(device_id__in=down, online=True).update(online=False, offline_since=now)
         healed = [d for d, v in online.items() if v and d in self._open_alarm_ids()]
         if healed:
-            Alarm.objects.filter(device_id__in=healed, cleared_at__isnull=True).update(cleared_at=now)
+            Alarm.objects.filter(
+                device_id__in=healed, cleared_at__isnull=True, kind=Alarm.Kind.OFFLINE
+            ).update(cleared_at=now)
             self._open_alarm_ids().difference_update(healed)
 
     def _write_playlogs(self, events: list[Any], known: dict[str, DeviceInfo]) -> None:
@@ -288,10 +313,83 @@ class Ingestor:
             batch_size=500,
             ignore_conflicts=True,
         )
+        # today's seconds heard, of the rows this batch stored (a re-sent event kept its first received_at)
+        stored = PlayLog.objects.filter(
+            received_at=now,
+            device_id__in={d for d, _e in events},
+            kind__in=counters.HEARD_KINDS,
+            at__gte=day_bounds(local_day(now))[0],
+        ).values_list("device_id", "unit_id", "kind", "at", "duration_s")
+        counters.ingest_play_logs(((str(d), u, k, a, s) for d, u, k, a, s in stored), now=now)
 
-    def _write_acks(self, acks: list[CommandAck]) -> None:
+    def _write_acks(self, acks: list[CommandAck]) -> list[tuple[float, CommandAck]]:
+        """Move each ack's delivery row on (``received`` never downgrades a final state), inside the batch's
+        transaction. An ack is never lost because its row is not there yet (docs/gateway.md, "Acks before their
+        row"): a device may ack a command before its delivery row is written (a command published before its rows,
+        or a device the command reached that was not in the unit when it was issued); the row is then created from
+        the ack when the command is stored and its topic is one the device subscribes to (a device cannot make
+        itself a row for another unit's command). An ack whose command is not stored yet is returned to be held and
+        tried again (up to :data:`EARLY_ACK_HOLD_S`)."""
+        now_mono = time.monotonic()
+        held = [(t, a) for t, a in self._early_acks if now_mono - t < EARLY_ACK_HOLD_S]
+        if dropped := len(self._early_acks) - len(held):
+            self.counters.add("acks_unmatched", dropped)
+            log.warning(
+                "%d xác nhận lệnh bị bỏ: sau %.0f giây vẫn không có lệnh nào như vậy",
+                dropped,
+                EARLY_ACK_HOLD_S,
+            )
+        first_seen = {id(a): t for t, a in held}
+        acks = [a for _t, a in held] + acks
         if not acks:
-            return
+            return []
+        if self._update_deliveries(acks) == len(acks):
+            return []  # every ack moved its row on: the common case costs nothing more
+        wanted = {(a.command_id, a.device_id) for a in acks}
+        have = set(
+            CommandDelivery.objects.filter(
+                command_id__in={c for c, _d in wanted}, device_id__in={d for _c, d in wanted}
+            ).values_list("command_id", "device_id")
+        )
+        missing = [a for a in acks if (a.command_id, a.device_id) not in have]
+        if not missing:
+            return []
+        topic_of = dict(
+            Command.objects.filter(pk__in={a.command_id for a in missing}).values_list("pk", "topic")
+        )
+        path_of = dict(
+            Device.objects.filter(device_id__in={a.device_id for a in missing}).values_list(
+                "device_id", "unit__path"
+            )
+        )
+        hold: list[tuple[float, CommandAck]] = []
+        rows: dict[tuple[Any, str], CommandDelivery] = {}
+        for a in missing:
+            topic = topic_of.get(a.command_id)
+            if topic is None:
+                hold.append((first_seen.get(id(a), now_mono), a))
+                continue
+            path = path_of.get(a.device_id)
+            if path is None or topic not in topics.device_subscriptions(
+                a.device_id, broker.unit_codes_of(path)
+            ):
+                self.counters.add("acks_foreign")
+                continue
+            rows.setdefault(
+                (a.command_id, a.device_id),
+                CommandDelivery(command_id=a.command_id, device_id=a.device_id, state=DeliveryState.SENT),
+            )
+        if rows:
+            CommandDelivery.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
+            self._update_deliveries([a for a in missing if (a.command_id, a.device_id) in rows])
+            self.counters.add("acks_before_row", len(rows))
+        if len(hold) > EARLY_ACK_MAX:
+            self.counters.add("acks_unmatched", len(hold) - EARLY_ACK_MAX)
+            hold = hold[-EARLY_ACK_MAX:]
+        return hold
+
+    def _update_deliveries(self, acks: list[CommandAck]) -> int:
+        """The acks' state changes on existing rows, in order; returns how many rows changed."""
         now = timezone.now()
         pk_field = Command._meta.pk
         assert pk_field is not None
@@ -303,6 +401,7 @@ class Ingestor:
             rows["received" if ack.status == "received" else "final"].append(
                 (ack.status, reason, ack.at, now, command_id, ack.device_id)
             )
+        changed = 0
         with connection.cursor() as cursor:
             if rows["received"]:
                 cursor.executemany(
@@ -310,17 +409,64 @@ class Ingestor:
                     "WHERE command_id = %s AND device_id = %s AND state IN ('pending', 'sent')",
                     rows["received"],
                 )
+                changed += max(cursor.rowcount, 0)
             if rows["final"]:
                 cursor.executemany(
                     f"UPDATE {table} SET state = %s, reason = %s, acked_at = %s, updated_at = %s "  # noqa: S608
                     "WHERE command_id = %s AND device_id = %s AND state IN ('pending', 'sent', 'received')",
                     rows["final"],
                 )
+                changed += max(cursor.rowcount, 0)
+        return changed
+
+    def retry_held_acks(self) -> int:
+        """Try the held acks again without new messages (the gateway's periodic check); returns how many are still
+        held."""
+        if self._early_acks:
+            with transaction.atomic():
+                hold = self._write_acks([])
+            self._early_acks = hold
+        return len(self._early_acks)
+
+    def _write_manifest_refusals(
+        self, refusals: list[ManifestAck], statuses: dict[str, Status], known: dict[str, DeviceInfo]
+    ) -> None:
+        """A refused manifest raises one open alarm per device (its reason and version in the detail); a status
+        reporting a manifest version at least as new clears it (the device took a good manifest after all)."""
+        now = timezone.now()
+        if statuses:
+            cleared = []
+            for alarm_id, device_id, detail in Alarm.objects.filter(
+                kind=Alarm.Kind.MANIFEST_REFUSED, cleared_at__isnull=True, device_id__in=list(statuses)
+            ).values_list("id", "device_id", "detail"):
+                refused = re.search(r"phiên bản (\d+)", detail)
+                version = statuses[str(device_id)].manifest_version
+                if version is not None and (refused is None or version >= int(refused.group(1))):
+                    cleared.append(alarm_id)
+            if cleared:
+                Alarm.objects.filter(id__in=cleared).update(cleared_at=now)
+        for ack in refusals:
+            detail = f"{ack.reason or 'unknown'} (phiên bản {ack.manifest_version or '?'})"
+            updated = Alarm.objects.filter(
+                device_id=ack.device_id, kind=Alarm.Kind.MANIFEST_REFUSED, cleared_at__isnull=True
+            ).update(detail=detail)
+            if not updated:
+                Alarm.objects.create(
+                    device_id=ack.device_id,
+                    unit_id=known[ack.device_id].unit_id,
+                    kind=Alarm.Kind.MANIFEST_REFUSED,
+                    raised_at=now,
+                    detail=detail,
+                )
+            log.warning("cụm loa %s từ chối lịch phát: %s", ack.device_id, detail)
+        self.counters.add("manifest_refusals", len(refusals))
 
     # ---- periodic checks ----
 
     def check_offline(self, now: dt.datetime | None = None) -> tuple[int, int]:
-        """Mark silent devices offline; raise an alarm for devices offline past the grace period."""
+        """Mark silent devices offline; raise an alarm for devices offline past the grace period. (Also tries the
+        held acks again: this is the gateway's periodic check.)"""
+        self.retry_held_acks()
         now = now or timezone.now()
         silent_before = now - dt.timedelta(seconds=float(conf.get("LOA_DEVICE_OFFLINE_AFTER_S")))
         alarm_before = now - dt.timedelta(seconds=float(conf.get("LOA_OFFLINE_ALARM_AFTER_S")))

@@ -11,7 +11,13 @@ class GatewayState(models.Model):
     started_at = models.DateTimeField()
     heartbeat_at = models.DateTimeField()
     connected = models.BooleanField(default=False)
+    # since when the gateway has not been connected to the broker (null while connected): the console says so
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     counters = models.JSONField(default=dict)
+    # which process holds the identity ``name`` (one gateway per identity: loa.gateway.identity)
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    instance = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = _("trạng thái cổng MQTT")

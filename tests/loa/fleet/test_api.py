@@ -15,10 +15,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from loa.audit.models import AuditEntry
 from loa.fleet import broker, keys
 from loa.fleet.models import Command, CommandDelivery, Device, EnrolmentCode
-from loa.fleet.testing import provision
 from loa_protocol.messages import Command as CommandMessage
 from loa_protocol.messages import EnrolResponse
 from loa_protocol.signing import verify_command
+from tests.loa.fleet.devices import provision  # type: ignore[import-not-found]
 
 ENROL = "/api/v1/fleet/enrol"
 
@@ -271,3 +271,31 @@ def test_totp_for_reboot_and_multi_commune(
     resp = _post(Client(), url, {"action": "stop", "unit": "22", "totp": _totp_now(admin)}, token)
     assert resp.status_code == 201, resp.content
     assert resp.json()["summary"] == {"pending": 2}
+
+
+def test_enrolment_throttle_is_per_client_behind_the_proxy_and_per_code(
+    technician: str, mqtt_dir: Path, settings: Any
+) -> None:
+    """Issue 20, item 9: behind nginx every request comes from 127.0.0.1, so counting by that address let one
+    guesser block every device; with LOA_TRUSTED_PROXIES the address is the device's own. A known code that keeps
+    failing is closed on its own, with a message that says so."""
+    settings.LOA_TRUSTED_PROXIES = 1
+    nginx = {"REMOTE_ADDR": "127.0.0.1"}
+    guesser = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", **nginx)
+    codes = [_post(guesser, ENROL, _device_body(f"WRONG-{i:04d}")).status_code for i in range(21)]
+    assert codes[:20] == [400] * 20 and codes[20] == 429
+    refused = _post(guesser, ENROL, _device_body("WRONG-9999")).json()["error"]
+    assert refused["code"] == "too_many_attempts" and "198.51.100.7" in refused["message"]
+    assert "thiết bị ở mạng khác không bị ảnh hưởng" in refused["message"]
+
+    # a technician's device on another network enrols with its valid code at once
+    valid = _new_code(technician)
+    installer = Client(HTTP_X_FORWARDED_FOR="203.0.113.20", **nginx)
+    assert _post(installer, ENROL, _device_body(valid)).status_code == 200
+
+    # the used code, tried again and again from many addresses, is closed after 5 failures
+    for i in range(5):
+        again = Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{i + 1}", **nginx)
+        assert _post(again, ENROL, _device_body(valid, serial=f"SN-{i}")).status_code == 409
+    closed = _post(Client(HTTP_X_FORWARDED_FOR="192.0.2.99", **nginx), ENROL, _device_body(valid)).json()
+    assert closed["error"]["code"] == "too_many_attempts" and "Mã đăng ký này" in closed["error"]["message"]

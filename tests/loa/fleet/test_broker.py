@@ -11,8 +11,9 @@ import pytest
 from loa.fleet import broker
 from loa.fleet.models import Device
 from loa.fleet.services import do_revoke_device
-from loa.fleet.testing import MqttClient, device_client, provision, status_payload
+from loa.gateway.sample_messages import status_payload
 from loa_protocol import topics
+from tests.loa.fleet.devices import MqttClient, device_client, provision  # type: ignore[import-not-found]
 
 
 def test_hash_matches_mosquitto_passwd(tmp_path: Path) -> None:
@@ -90,6 +91,10 @@ def test_device_cannot_impersonate_or_eavesdrop(
     # She cannot publish commands to others either.
     mallory.publish(topics.group_command_topic(["22", "06658"]), b'{"action":"play"}')
     mallory.publish(topics.device_command_topic(carol.device_id), b'{"action":"play"}')
+    # Nothing of hers slipped through: the broker handles her messages in order, so once her marker on her own
+    # topic reaches the gateway, the forged ones before it were routed (or dropped) already.
+    mallory.publish(topics.status_topic(alice.device_id), b"marker-mallory")
+    assert watcher.wait_for(lambda ms: any(m.payload == b"marker-mallory" for m in ms), timeout=20)
     # The gateway publishes to everyone: she only gets what is hers.
     mine = {topics.device_command_topic(alice.device_id), topics.group_command_topic(["22", "06652"])}
     others = {
@@ -99,11 +104,15 @@ def test_device_cannot_impersonate_or_eavesdrop(
     }
     for topic in sorted(mine | others):
         watcher.publish(topic, b"from-gateway")
-    assert mallory.wait_for(lambda ms: mine <= {m.topic for m in ms})
-    assert victim.wait_for(lambda ms: any(m.payload == b"from-gateway" for m in ms))
-    time.sleep(0.3)
+    # Markers last: a subscriber gets one client's messages in order, so anything that was going to reach Mallory
+    # or Carol has arrived once the marker has (no sleep deciding "nothing else came").
+    watcher.publish(topics.device_command_topic(alice.device_id), b"marker")
+    watcher.publish(topics.group_command_topic(["22", "06658"]), b"marker")
+    assert mallory.wait_for(lambda ms: any(m.payload == b"marker" for m in ms), timeout=20)
+    assert victim.wait_for(lambda ms: any(m.payload == b"marker" for m in ms), timeout=20)
+    assert mine <= {m.topic for m in mallory.received.messages}
     assert {m.topic for m in mallory.received.messages} <= mine | {topics.status_topic(alice.device_id)}
-    assert [m.payload for m in victim.received.messages] == [b"from-gateway"]
+    assert [m.payload for m in victim.received.messages] == [b"from-gateway", b"marker"]
     assert topics.status_topic(bob.device_id) not in watcher.received.topics()
     assert topics.playlog_topic(bob.device_id) not in watcher.received.topics()
     for c in (watcher, mallory, victim):
@@ -125,3 +134,30 @@ def test_revoked_device_is_locked_out(
             break
         assert time.monotonic() < deadline, "the revoked device can still connect"
         time.sleep(0.2)
+
+
+@pytest.mark.mqtt
+def test_a_device_password_gives_one_session_under_the_device_id(
+    tree: dict, transactional_db: None, mosquitto: broker.EmbeddedBroker
+) -> None:
+    """Issue 20, item 8: the client id is bound to the user name. With one device's password, a second session
+    under another client id is forced to the device's id, so it takes the place of the first instead of running
+    beside it (the protocol says client id = device id; sessions, wills and presence are keyed by it)."""
+    import threading
+
+    (alice,) = provision(tree["a"], 1)
+    legit = device_client(mosquitto.url, alice)
+    dropped = threading.Event()
+    legit.client.on_disconnect = lambda *args: dropped.set()
+    legit.connect()
+    assert legit.subscribe(topics.device_command_topic(alice.device_id)) == 1
+    intruder = MqttClient(
+        mosquitto.url, alice.device_id, alice.password, client_id="loa-ke-gian-1234"
+    ).connect()
+    try:
+        assert dropped.wait(5), "the broker kept two sessions of one device under two client ids"
+        log = mosquitto.log_file.read_text(errors="replace")
+        assert " as loa-ke-gian-1234 " not in log, "the broker knows the intruder only by the device's id"
+    finally:
+        intruder.close()
+        legit.close()

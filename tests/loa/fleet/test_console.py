@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from loa.fleet.models import Command, Device, EnrolmentCode
-from loa.fleet.testing import provision
+from tests.loa.fleet.devices import provision  # type: ignore[import-not-found]
 
 
 def test_list_map_and_device_page_are_scoped(
@@ -77,3 +78,40 @@ def test_command_from_console_shows_delivery_state(
     reboot = client.post("/fleet/commands/new/", {"unit": "06652", "action": "reboot"})
     assert reboot.status_code == 400 and "TOTP" in reboot.content.decode()
     assert Command.objects.count() == 1
+
+
+def test_a_cluster_has_a_name_and_a_zone_from_enrolment_on(
+    make_user: Any, tree: dict, client_for: Any, mqtt_dir: Path
+) -> None:
+    """Issue 19, item 5: the enrolment form takes the cluster's name and thôn; the list and the device page show
+    them, the hex id second."""
+    import json
+
+    from django.test import Client
+
+    client = client_for(make_user("t", "technician", tree["a"]))
+    form = client.get("/fleet/enrol/").content.decode()
+    assert 'name="label"' in form and "Tên cụm loa" in form
+    assert '<optgroup label="Phường Hà Tu">' in form and ">Tổ dân phố 1</option>" in form
+    resp = client.post(
+        "/fleet/enrol/", {"unit": "06652.001", "label": "Cụm loa nhà văn hóa tổ 1", "ttl_hours": "24"}
+    )
+    code = re.search(r'id="enrol-code">([^<]+)<', resp.content.decode())
+    assert code is not None
+    body = {"code": code.group(1), "serial": "SN-1", "vendor": "Loa", "model": "LX1", "firmware": "1.0"}
+    enrolled = Client().post("/api/v1/fleet/enrol", json.dumps(body), content_type="application/json")
+    assert enrolled.status_code == 200, enrolled.content
+    device = Device.objects.get(device_id=enrolled.json()["device_id"])
+    assert device.name == "Cụm loa nhà văn hóa tổ 1" and device.unit.code == "06652.001"
+
+    listing = client.get("/fleet/").content.decode()
+    row = re.search(
+        rf'<a href="/fleet/d/{device.device_id}/">([^<]+)</a><br><small class="muted">{device.device_id}',
+        listing,
+    )
+    assert row is not None and row.group(1) == "Cụm loa nhà văn hóa tổ 1", "the name first, the hex id second"
+    assert "Tổ dân phố 1 · Phường Hà Tu" in listing
+    assert device.device_id in client.get("/fleet/?q=Tổ dân phố 1").content.decode(), "found by its thôn"
+    page = client.get(f"/fleet/d/{device.device_id}/").content.decode()
+    assert "<h1>Cụm loa nhà văn hóa tổ 1 <small" in page and "Tổ dân phố 1 · Phường Hà Tu" in page
+    assert f"…{EnrolmentCode.objects.get().hint}" in client.get("/fleet/enrol/").content.decode()

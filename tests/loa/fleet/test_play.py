@@ -17,9 +17,9 @@ from loa.audit.models import AuditEntry
 from loa.content.models import Bulletin
 from loa.fleet.models import Command
 from loa.fleet.services import FleetError, do_send_command
-from loa.fleet.testing import provision
 from loa.media.models import MediaAsset
 from loa.tts.models import SpeechClip
+from tests.loa.fleet.devices import provision  # type: ignore[import-not-found]
 from tests.loa.fleet.helpers import publish_province_bulletin_with_tts  # type: ignore[import-not-found]
 
 COMMANDS = "/api/v1/fleet/commands"
@@ -105,30 +105,40 @@ def test_priority_bulletin_maps_to_class_3(
     assert resp.json()["params"]["priority"] == 3
 
 
-def test_text_asset_and_raw_sha256_and_what_is_refused(
-    tree: dict, make_user: Any, token_for: Any, fleet: dict, settings: Any
+def test_text_and_unapproved_audio_are_refused_approved_audio_plays(
+    tree: dict, make_user: Any, client_for: Any, token_for: Any, fleet: dict, settings: Any
 ) -> None:
+    """Typed text and library audio that never went through approval do not play now (docs/adr/0007); the
+    audio of a published bulletin plays by id or by sha256 (with or without our URL)."""
     settings.LOA_PUBLIC_URL = "https://loa.example.vn"
     op_a = make_user("op_a", Role.COMMUNE_OPERATOR, tree["a"])
     ta = token_for(op_a)
-    # text → TTS → an asset of commune A's library → the command
+    clips = SpeechClip.objects.count()
     resp = _post(
         ta, {"action": "play", "unit": "06652.001", "text": "Mời bà con tổ 1 đi họp lúc 8 giờ sáng mai."}
     )
-    assert resp.status_code == 201, resp.content
-    params = resp.json()["params"]
-    spoken = MediaAsset.objects.get(sha256=params["sha256"])
-    assert spoken.unit_id == tree["a"].pk  # filed in the commune's library, not the zone's
-    assert params["media_url"] == f"https://loa.example.vn/media/files/{spoken.sha256}.mp3"
-    assert params["priority"] == 4 and params["item_id"].startswith("tts-")
-    assert params["duration_s"] == pytest.approx(spoken.duration_s, abs=0.001) and spoken.duration_s > 1
-    # the asset itself, by id
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "play_text_not_approved", resp.content
+    assert SpeechClip.objects.count() == clips  # refused before any synthesis
+    clip = MediaAsset.objects.create(
+        unit=tree["a"], sha256="a" * 64, original_sha256="9" * 64, duration_s=3.0
+    )
+    for body in ({"media_asset_id": clip.pk}, {"params": {"sha256": clip.sha256}}):
+        resp = _post(ta, {"action": "play", "unit": "06652", **body})
+        assert resp.status_code == 409 and resp.json()["error"]["code"] == "play_audio_not_approved", (
+            resp.content
+        )
+    assert not Command.objects.exists()
+    # the audio of a published bulletin is approved audio: by id …
+    spoken = publish_province_bulletin_with_tts(tree, make_user, client_for).audio_asset
     resp = _post(
         ta, {"action": "play", "unit": "06652", "media_asset_id": spoken.pk, "params": {"repeat": 2}}
     )
-    assert resp.status_code == 201 and resp.json()["params"]["item_id"] == f"media-{spoken.pk}"
-    assert resp.json()["params"]["repeat"] == 2
-    # an API client that knows the sha256 (with or without our URL)
+    assert resp.status_code == 201 and resp.json()["params"]["item_id"] == f"media-{spoken.pk}", resp.content
+    params = resp.json()["params"]
+    assert params["repeat"] == 2 and params["priority"] == 4
+    assert params["media_url"] == f"https://loa.example.vn/media/files/{spoken.sha256}.mp3"
+    assert params["duration_s"] == pytest.approx(spoken.duration_s, abs=0.001) and spoken.duration_s > 1
+    # … and by sha256, with or without our URL
     for extra in ({}, {"media_url": f"https://loa.example.vn/media/files/{spoken.sha256}.mp3"}):
         resp = _post(ta, {"action": "play", "unit": "06652", "params": {"sha256": spoken.sha256, **extra}})
         assert resp.status_code == 201, resp.content
@@ -162,10 +172,13 @@ def test_text_asset_and_raw_sha256_and_what_is_refused(
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "media_not_found"
     draft = Bulletin.objects.create(
         title="Nháp", origin_unit=tree["a"], produced_at="2030-01-01T00:00:00+07:00", created_by=op_a,
-        updated_by=op_a, audio_asset=spoken,
+        updated_by=op_a, audio_asset=clip,
     )  # fmt: skip
     resp = _post(ta, {"action": "play", "unit": "06652", "bulletin_id": draft.pk})
-    assert resp.status_code == 400 and resp.json()["error"]["code"] == "bulletin_not_published"
+    assert 400 <= resp.status_code < 500 and resp.json()["error"]["code"] in (
+        "bulletin_not_published",
+        "bulletin_not_found",
+    )
     assert Command.objects.count() == before
 
 
@@ -173,8 +186,17 @@ def test_missing_totp_refuses_before_synthesis(tree: dict, make_user: Any, clien
                                                fleet: dict) -> None:  # fmt: skip
     admin = make_user("pa", Role.PROVINCE_ADMIN, tree["province"])
     client_for(admin)  # a confirmed TOTP device
+    text_bulletin = Bulletin.objects.create(
+        title="Thông báo toàn tỉnh",
+        body="Thông báo toàn tỉnh.",
+        origin_unit=tree["province"],
+        produced_at="2030-01-01T00:00:00+07:00",
+        created_by=admin,
+        updated_by=admin,
+        state="published",
+    )  # fmt: skip  (published without audio: playing it needs synthesis)
     clips = SpeechClip.objects.count()
-    resp = _post(token_for(admin), {"action": "play", "unit": "22", "text": "Thông báo toàn tỉnh."})
+    resp = _post(token_for(admin), {"action": "play", "unit": "22", "bulletin_id": text_bulletin.pk})
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "totp_required"
     assert SpeechClip.objects.count() == clips and not Command.objects.exists()
 
@@ -200,27 +222,36 @@ def test_every_play_command_names_library_audio(tree: dict, fleet: dict, setting
     assert Command.objects.count() == 1
 
 
-def test_console_form_offers_bulletins_assets_and_text(
+def test_console_form_offers_bulletins_and_approved_audio_never_text(
     tree: dict, make_user: Any, client_for: Any, fleet: dict
 ) -> None:
     bulletin = publish_province_bulletin_with_tts(tree, make_user, client_for, title="Lịch tiêm chủng")
     op_a = make_user("op_a", Role.COMMUNE_OPERATOR, tree["a"])
     op_b = make_user("op_b", Role.COMMUNE_OPERATOR, tree["b"])
+    unapproved = MediaAsset.objects.create(
+        unit=tree["a"],
+        sha256="a" * 64,
+        original_sha256="9" * 64,
+        duration_s=3.0,
+        original_name="ghi-am-moi.mp3",
+    )
     page = client_for(op_a).get("/fleet/commands/new/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Lịch tiêm chủng" in html and f'value="{bulletin.pk}"' in html and 'name="text"' in html
+    assert "Lịch tiêm chủng" in html and f'value="{bulletin.pk}"' in html and 'name="text"' not in html
+    library = html.split('name="media_asset_id"')[1].split("</select>")[0]
+    assert f'value="{bulletin.audio_asset_id}"' in library and f'value="{unapproved.pk}"' not in library
     assert "Lịch tiêm chủng" not in client_for(op_b).get("/fleet/commands/new/").content.decode()
     client = client_for(op_a)
     resp = client.post(
         "/fleet/commands/new/", {"unit": "06652", "action": "play", "text": "Thử loa lúc 9 giờ."}
     )
+    assert resp.status_code == 400 and "Văn bản gõ tay chưa được duyệt" in resp.content.decode()
+    assert not Command.objects.exists()
+    resp = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play",
+                                                "bulletin_id": str(bulletin.pk)})  # fmt: skip
     assert resp.status_code == 302, resp.content.decode()[:1000]
-    command = Command.objects.get()
-    assert MediaAsset.objects.get(sha256=command.params["sha256"]).unit_id == tree["a"].pk
-    # the asset just made is offered in the form; two sources at once get a clear message
-    html = client.get("/fleet/commands/new/").content.decode()
-    assert "tts-" in html
+    assert Command.objects.get().params["sha256"] == bulletin.audio_asset.sha256
     resp = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play", "text": "Hai",
                                                 "bulletin_id": str(bulletin.pk)})  # fmt: skip
     assert resp.status_code == 400 and "Chọn đúng một nội dung để phát" in resp.content.decode()

@@ -22,7 +22,7 @@ from django.test import Client
 from loa.accounts.roles import Role
 from loa.fleet import broker
 from loa.fleet.models import Command, CommandDelivery, PlayLog
-from loa.fleet.services import credentials_for, do_provision_device
+from loa.fleet.services import credentials_for, do_provision_device, do_send_command
 from loa.gateway.service import Gateway, GatewayOptions
 from tests.loa.fleet.brokers import MqttBroker, client_id  # type: ignore[import-not-found]
 from tests.loa.fleet.helpers import publish_province_bulletin_with_tts  # type: ignore[import-not-found]
@@ -116,7 +116,22 @@ def test_play_now_of_a_province_bulletin_reaches_exactly_commune_a(
         assert set(PlayLog.objects.filter(command_id=command.pk).values_list("media_sha256", flat=True)) == {
             asset.sha256
         }
-        time.sleep(1.0)
+        # Nothing reached commune B: a marker command to B, published by the gateway after A's, is done on every
+        # device of B (the broker keeps the order of one publisher's messages to a subscriber, the agent handles
+        # its commands in order), so A's command would have been handled there before it.
+        marker = do_send_command(
+            actor=make_user("op-b", Role.COMMUNE_OPERATOR, tree["b"]),
+            action="volume",
+            params={"volume": 60},
+            target_unit=tree["b"],
+        )
+        assert wait_until(
+            lambda: (
+                set(CommandDelivery.objects.filter(command=marker).values_list("device_id", "state"))
+                == {(d, "done") for d in b_ids}
+            )
+        )
+        assert {sim.devices[d].core.volume for d in b_ids} == {60}
         assert not PlayLog.objects.filter(device_id__in=b_ids).exists()
         assert not [e for d in b_ids for e in sim.events(d)]
         assert sim.refusals() == {}

@@ -13,22 +13,14 @@ import pytest
 from loa.fleet import broker
 from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
 from loa.fleet.services import do_send_command
-from loa.fleet.testing import (
-    DeviceCredentials,
-    MqttClient,
-    ack_payload,
-    device_client,
-    playlog_event,
-    playlog_payload,
-    provision,
-    status_payload,
-)
 from loa.gateway.models import GatewayState
+from loa.gateway.sample_messages import ack_payload, playlog_event, playlog_payload, status_payload
 from loa.gateway.service import Gateway, GatewayOptions
 from loa_protocol import topics
 from loa_protocol.messages import Command as CommandMessage
 from loa_protocol.signing import verify_command
 from tests.loa.fleet.brokers import MqttBroker, client_id  # type: ignore[import-not-found]
+from tests.loa.fleet.devices import DeviceCredentials, MqttClient, device_client, provision  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.mqtt
 
@@ -117,9 +109,13 @@ def test_playlogs_are_ingested_exactly_once(gateway: Any, devices: dict, bus: Mq
     )  # re-upload
     client.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, [*more, *events]))
     assert wait_until(lambda: PlayLog.objects.count() == 52)
-    time.sleep(0.5)
-    assert PlayLog.objects.count() == 52
-    assert PlayLog.objects.filter(device_id=creds.device_id, unit__code="06652").count() == 52
+    # No late duplicate: a marker event sent after the re-uploads is ingested after them (one client, in order),
+    # so once it is in, a duplicate would be too.
+    marker = playlog_event(creds.device_id, kind="end")
+    client.publish(topics.playlog_topic(creds.device_id), playlog_payload(creds.device_id, [marker]))
+    assert wait_until(lambda: PlayLog.objects.filter(event_id=marker.event_id).exists())
+    assert PlayLog.objects.count() == 53
+    assert PlayLog.objects.filter(device_id=creds.device_id, unit__code="06652").count() == 53
     client.close()
 
 
@@ -291,3 +287,123 @@ def test_presence_and_offline_alarm(gateway: Any, devices: dict, bus: MqttBroker
         lambda: not Alarm.objects.filter(device_id=creds.device_id, cleared_at__isnull=True).exists()
     )
     again.close()
+
+
+def test_a_refused_manifest_raises_an_alarm_until_a_newer_one_is_taken(
+    gateway: Any, devices: dict, bus: MqttBroker
+) -> None:
+    """A device reports a manifest it refused (a ManifestAck on its ack topic, protocol.md §6): the gateway raises
+    one alarm the console shows (reason and version), a status with the old version keeps it, a status with a
+    version at least as new clears it."""
+    import datetime as dt
+    import json
+
+    from loa.fleet.models import Alarm
+    from loa_protocol.messages import ManifestAck, encode
+
+    gw = gateway()
+    creds = devices["a"][0]
+    client = device_client(bus.url, creds).connect()
+
+    def refuse(reason: str, version: int) -> None:
+        ack = ManifestAck(
+            device_id=creds.device_id, manifest_version=version, reason=reason, at=dt.datetime.now(dt.UTC)
+        )
+        client.publish(topics.ack_topic(creds.device_id), encode(ack), qos=1)
+
+    def status(version: int) -> None:
+        payload = json.loads(status_payload(creds.device_id))
+        client.publish(
+            topics.status_topic(creds.device_id),
+            json.dumps({**payload, "manifest_version": version}).encode(),
+        )
+
+    def open_alarms() -> list[str]:
+        return list(
+            Alarm.objects.filter(
+                device_id=creds.device_id, kind=Alarm.Kind.MANIFEST_REFUSED, cleared_at__isnull=True
+            ).values_list("detail", flat=True)
+        )
+
+    refuse("bad_signature", 18)
+    assert wait_until(lambda: open_alarms() == ["bad_signature (phiên bản 18)"])
+    # what a shared broker (LOA_MQTT_URL) still holds retained from other runs' devices reached the gateway on
+    # subscribing, before this device's first message: counted from here on, only this device's messages count
+    rejected_before = gw.gateway.counters["rejected"]
+    refuse("bad_signature", 18)  # the retained manifest again after a reconnect: still one alarm
+    status(17)
+    client.publish(topics.presence_topic(creds.device_id), b"online", retain=True)
+    assert wait_until(
+        lambda: gw.gateway.counters["statuses"] >= 1 and gw.gateway.counters["manifest_refusals"] == 2
+    )
+    assert open_alarms() == ["bad_signature (phiên bản 18)"]
+    assert gw.gateway.counters["rejected"] == rejected_before
+    status(19)
+    assert wait_until(lambda: open_alarms() == [])
+    client.close()
+
+
+def test_an_ack_that_races_its_delivery_row_is_kept(
+    gateway: Any, devices: dict, tree: dict, make_user: Any, bus: MqttBroker
+) -> None:
+    """A device acks a command whose delivery row is not written yet (a command published before its rows, or a
+    device the group command reached that was not in the unit when it was issued): the gateway writes the row from
+    the ack, and the row written later does not undo it. A device of another unit cannot make itself a row."""
+    gw = gateway()
+    operator = make_user("op", "commune_operator", tree["a"])
+    command = do_send_command(actor=operator, action="volume", params={"volume": 55}, target_unit=tree["a"])
+    assert wait_until(lambda: Command.objects.get(pk=command.pk).state == Command.State.PUBLISHED)
+    first = devices["a"][0].device_id
+    CommandDelivery.objects.filter(command=command, device_id=first).delete()  # its row is not there yet
+    client = device_client(bus.url, devices["a"][0]).connect()
+    client.publish(topics.ack_topic(first), ack_payload(first, command.pk, "received"))
+    client.publish(topics.ack_topic(first), ack_payload(first, command.pk, "done"))
+    outsider = devices["b"][0]
+    other = device_client(bus.url, outsider).connect()
+    other.publish(topics.ack_topic(outsider.device_id), ack_payload(outsider.device_id, command.pk, "done"))
+    assert wait_until(
+        lambda: CommandDelivery.objects.filter(command=command, device_id=first, state="done").exists()
+    )
+    assert wait_until(lambda: gw.gateway.counters["acks_foreign"] == 1)
+    assert not CommandDelivery.objects.filter(command=command, device_id=outsider.device_id).exists()
+    assert gw.gateway.counters["acks_before_row"] == 1
+    # the row's writer comes after the ack: it keeps the ack's state
+    CommandDelivery.objects.bulk_create(
+        [CommandDelivery(command=command, device_id=first)], ignore_conflicts=True
+    )
+    row = CommandDelivery.objects.get(command=command, device_id=first)
+    assert (row.state, row.acked_at is not None) == ("done", True)
+    client.close()
+    other.close()
+
+
+def test_an_ack_that_comes_before_its_command_is_stored_is_held_until_it_is(
+    gateway: Any, devices: dict, tree: dict, bus: MqttBroker
+) -> None:
+    """An ack whose command is not in the database yet (its transaction still committing) is held and applied once
+    the command and its row are there, without any other message from the device."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    gw = gateway()
+    creds = devices["a"][0]
+    command_id = uuid.uuid4()
+    client = device_client(bus.url, creds).connect()
+    client.publish(topics.ack_topic(creds.device_id), ack_payload(creds.device_id, command_id, "done"))
+    assert wait_until(lambda: gw.gateway.counters["acks"] == 1)
+    assert len(gw.gateway.ingestor._early_acks) == 1  # held, not dropped
+    now = timezone.now()
+    command = Command.objects.create(
+        id=command_id, action="volume", params={"volume": 40}, topic=topics.device_command_topic(creds.device_id),
+        seq=1, target_device_id=Device.objects.get(device_id=creds.device_id).pk, unit=tree["a"], issued_at=now,
+        expires_at=now + dt.timedelta(minutes=5), message={}, state=Command.State.PUBLISHED, published_at=now,
+    )  # fmt: skip
+    CommandDelivery.objects.create(command=command, device_id=creds.device_id, state="sent")
+    assert wait_until(
+        lambda: CommandDelivery.objects.get(command=command, device_id=creds.device_id).state == "done"
+    )
+    assert gw.gateway.ingestor._early_acks == []
+    assert gw.gateway.counters["acks_unmatched"] == 0
+    client.close()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from loa.fleet import broker
 from loa.fleet.services import FleetError, credentials_for, do_provision_device
 from loa.units.models import Unit
+
+if TYPE_CHECKING:
+    from loa_agent.media import MediaFetcher
 
 
 class Command(BaseCommand):
@@ -33,6 +37,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--credentials-out", default="", help="ghi danh tính thiết bị (JSON) ra tệp này")
         parser.add_argument("--enrol-only", action="store_true", help="chỉ đăng ký, không chạy mô phỏng")
+        parser.add_argument(
+            "--trust-media",
+            action="store_true",
+            help="không tải tệp âm thanh (mọi tệp coi như có sẵn): chỉ để đo kênh điều khiển",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["credentials_in"]:
@@ -72,7 +81,11 @@ class Command(BaseCommand):
         from loa_agent.runtime import RuntimeOptions
         from loa_agent.simulator import Simulator
 
-        sim = Simulator(creds, options=RuntimeOptions(heartbeat_s=options["heartbeat"]))
+        sim = Simulator(
+            creds,
+            options=RuntimeOptions(heartbeat_s=options["heartbeat"]),
+            media_fetcher=media_fetcher(options),
+        )
         sim.start(wait_connected=120)
         self.stdout.write(f"{sim.connected_count()} cụm loa mô phỏng đã kết nối tới {creds[0].mqtt_url}.")
         try:
@@ -83,3 +96,14 @@ class Command(BaseCommand):
             pass
         finally:
             sim.stop()
+
+
+def media_fetcher(options: dict[str, Any]) -> MediaFetcher:
+    """What the simulated clusters fetch media with: by default the agent's own cache (HTTP with the device's
+    credentials, sha256 checked), so a cluster that cannot download its audio acks ``failed`` with the reason
+    instead of ``done`` ('done' means played, protocol.md §4); ``--trust-media`` downloads nothing."""
+    from loa_agent.media import MediaCache, NullFetcher
+
+    if options.get("trust_media"):
+        return NullFetcher()
+    return MediaCache(Path(settings.DATA_DIR) / "simulator-media")

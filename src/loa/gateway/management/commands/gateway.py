@@ -9,9 +9,10 @@ import socket
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from loa.fleet import broker
+from loa.gateway.identity import IdentityTaken
 from loa.gateway.service import GatewayOptions, run_forever
 
 
@@ -35,6 +36,13 @@ class Command(BaseCommand):
             "--client-id",
             default=os.environ.get("LOA_GATEWAY_CLIENT_ID", "loa-gateway"),
             help="mã phiên MQTT bền vững của gateway (mặc định loa-gateway)",
+        )
+        parser.add_argument(
+            "--health-port",
+            type=int,
+            default=int(os.environ.get("LOA_GATEWAY_HEALTH_PORT", "0") or 0),
+            help="cổng trên 127.0.0.1 trả lời GET /health (JSON, 200 khi khỏe, 503 khi mất broker hoặc cơ sở dữ liệu); "
+            "0: không mở (mặc định LOA_GATEWAY_HEALTH_PORT)",
         )
         parser.add_argument(
             "--no-embedded-broker",
@@ -66,8 +74,12 @@ class Command(BaseCommand):
                     flush_interval=options["flush_interval"],
                     ca_file=options["ca_file"],
                     client_id=options["client_id"],
+                    check_identity=True,
+                    health_port=options["health_port"],
                 )
             )
+        except IdentityTaken as exc:
+            raise CommandError(exc.message, returncode=3) from None
         finally:
             if embedded is not None:
                 embedded.stop()

@@ -1,4 +1,4 @@
-"""Helpers shared by the fleet/gateway tests and benchmarks: provisioned devices and a minimal device client.
+"""Helpers shared by the fleet and gateway tests: provisioned devices and a minimal device client.
 
 The full reference agent lives in ``loa_agent``; this is only a thin paho client that speaks the topics, used to
 drive the gateway and to attack the broker's ACL.
@@ -6,7 +6,6 @@ drive the gateway and to attack the broker's ACL.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 import uuid
@@ -17,7 +16,6 @@ import paho.mqtt.client as mqtt
 
 from loa.fleet import broker
 from loa_protocol import topics
-from loa_protocol.messages import CommandAck, PlayLogBatch, PlayLogEvent, Status, encode
 
 
 @dataclass
@@ -133,55 +131,4 @@ def device_client(url: str, creds: DeviceCredentials, **kw: Any) -> MqttClient:
     return MqttClient(url, creds.device_id, creds.password, client_id=creds.device_id, **kw)
 
 
-def status_payload(device_id: str, **over: Any) -> bytes:
-    data: dict[str, Any] = {
-        "device_id": device_id,
-        "ts": dt.datetime.now(dt.UTC),
-        "uptime_s": 100,
-        "state": "idle",
-        "volume": 70,
-        "link": "4g",
-        "signal_dbm": -71,
-        "power": "mains",
-        "temperature_c": 41.5,
-        "storage_free_mb": 900,
-        "firmware": "1.0.0",
-    }
-    data.update(over)
-    return encode(Status.model_validate(data))
-
-
-def playlog_event(device_id: str, kind: str = "start", **over: Any) -> PlayLogEvent:
-    data: dict[str, Any] = {
-        "event_id": uuid.uuid4(),
-        "device_id": device_id,
-        "kind": kind,
-        "item_id": "bulletin-1",
-        "media_sha256": "a" * 64,
-        "at": dt.datetime.now(dt.UTC),
-        "priority": 3,
-    }
-    data.update(over)
-    return PlayLogEvent.model_validate(data)
-
-
-def playlog_payload(device_id: str, events: list[PlayLogEvent]) -> bytes:
-    return encode(PlayLogBatch(device_id=device_id, events=events))
-
-
-def ack_payload(device_id: str, command_id: Any, status: str = "done", reason: str | None = None) -> bytes:
-    data = {"command_id": command_id, "device_id": device_id, "status": status, "reason": reason}
-    return encode(CommandAck.model_validate({**data, "at": dt.datetime.now(dt.UTC)}))
-
-
-__all__ = [
-    "DeviceCredentials",
-    "MqttClient",
-    "ack_payload",
-    "device_client",
-    "playlog_event",
-    "playlog_payload",
-    "provision",
-    "status_payload",
-    "topics",
-]
+__all__ = ["DeviceCredentials", "MqttClient", "device_client", "provision", "topics"]
