@@ -1,0 +1,1 @@
+"""Alerts to citizens: Web Push subscriptions and fan-out (CAP comes later)."""

@@ -1,0 +1,1 @@
+"""Polls and surveys (thăm dò ý kiến) for citizens."""

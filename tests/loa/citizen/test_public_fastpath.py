@@ -1,0 +1,104 @@
+"""The feed answered in front of Django (loa.citizen.public_fastpath): replayed byte for byte (security headers
+included) while the audit stamp holds, a 304 for a matching ETag, and made again at once after an audited change
+— a published bulletin's cancel — in the same process; nothing else is replayed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from loa.asgi import application, django_application
+from loa.citizen import public_cache
+from loa.citizen.public_fastpath import PublicFeedFastPath
+from loa.units.models import Unit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _stamp_for_a_second(settings: Any) -> Iterator[None]:
+    settings.LOA_PUBLIC_STAMP_TTL_S = (
+        1.0  # as in production: the fast path needs a stamp read within a second
+    )
+    public_cache.clear()
+    yield
+    public_cache.clear()
+
+
+class Counting:
+    """Django behind a counter: how many requests reached it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await django_application(scope, receive, send)
+
+
+def _get(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None, query: bytes = b""
+) -> dict[str, Any]:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
+             "headers": [(b"host", b"localhost"), *(headers or [])], "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 80)}  # fmt: skip
+    out: dict[str, Any] = {"body": b""}
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected until the answer is sent
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+            out["headers"] = {bytes(k).lower(): bytes(v) for k, v in message["headers"]}
+        else:
+            out["body"] += message.get("body", b"")
+
+    asyncio.run(app(scope, receive, send))
+    return out
+
+
+def test_the_feed_is_replayed_until_something_audited_happens(tree: dict[str, Unit], make_user: Any) -> None:
+    from loa.content.models import Bulletin
+
+    assert isinstance(application, PublicFeedFastPath)  # what uvicorn serves
+    user = make_user("bien-tap", None)
+    b = Bulletin.objects.create(title="Thông báo cắt điện ngày mai", origin_unit=tree["a"], state="published",
+                                produced_at="2026-01-01T00:00:00+07:00", published_at="2026-01-01T00:00:00+07:00",
+                                created_by=user, updated_by=user)  # fmt: skip
+    b.receivers.set([tree["a"]])
+    django = Counting()
+    app = PublicFeedFastPath(django)
+    for path in ("/congdan/xa/06652/", "/api/v1/public/communes/06652/feed"):
+        first = _get(app, path)
+        second = _get(app, path)
+        assert first["status"] == second["status"] == 200
+        assert "Thông báo cắt điện ngày mai" in first["body"].decode()
+        assert second["body"] == first["body"] and second["headers"] == first["headers"]
+        assert b"content-security-policy" in second["headers"] and b"loa" not in b"".join(second["headers"])
+        etag = first["headers"][b"etag"]
+        assert _get(app, path, [(b"if-none-match", etag)])["status"] == 304
+    assert django.calls == 2  # one per address: the rest came from memory
+    assert (
+        _get(app, "/congdan/xa/06652/", query=b"x=1")["status"] == 200 and django.calls == 3
+    )  # not replayed
+    english = _get(app, "/congdan/xa/06652/", [(b"accept-language", b"en")])
+    assert b'lang="en"' in english["body"] and django.calls == 4  # another language is another answer
+
+    # an audited change (the cancel) in this process: the next request goes to Django, which no longer lists it
+    from loa.content.workflow import do_transition
+
+    approver = make_user("duyet", "approver", tree["a"])
+    do_transition(b, "cancel", actor=approver)
+    after = _get(app, "/congdan/xa/06652/")
+    assert django.calls == 5 and "Thông báo cắt điện ngày mai" not in after["body"].decode()
