@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from loa.accounts import services as account_services
 from loa.accounts.access import (
     access_anywhere,
+    access_role_grant,
+    access_role_revoke,
     access_unit,
     access_unit_code,
     access_units,
@@ -27,6 +30,7 @@ from loa.accounts.access import (
 )
 from loa.accounts.models import ApiToken, RoleAssignment
 from loa.accounts.roles import ACTIONS, Role
+from loa.audit import actions as audit_actions
 from loa.audit.api import visible_entries
 from loa.console.current import SESSION_KEY, current_unit
 from loa.units import services as unit_services
@@ -62,7 +66,47 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "users": users,
     }
     counts.update(_domain_counts(unit))
-    return render(request, "console/dashboard.html", {"unit": unit, "counts": counts})
+    return render(
+        request,
+        "console/dashboard.html",
+        {"unit": unit, "counts": counts, "storage_full": _storage_full(), "gateway": _gateway_trouble()},
+    )
+
+
+GATEWAY_SILENT_AFTER_S = (
+    30  # the gateway writes its state every 5 s, and at once when the broker link changes
+)
+
+
+def _gateway_trouble() -> dict[str, Any] | None:
+    """The gateway's state when commands cannot go out now: ``broker_down`` (the gateway runs but has no broker
+    connection, since ``since``) or ``silent`` (no state written for 30 s: stopped, or the database unreachable
+    from it). None when the last gateway to report is connected, or when no gateway ever ran."""
+    from loa.gateway.models import GatewayState
+
+    state = GatewayState.objects.order_by("-heartbeat_at").first()
+    if state is None:
+        return None
+    if (timezone.now() - state.heartbeat_at).total_seconds() > GATEWAY_SILENT_AFTER_S:
+        return {"kind": "silent", "since": state.heartbeat_at, "name": state.name}
+    if not state.connected:
+        return {
+            "kind": "broker_down",
+            "since": state.disconnected_at or state.heartbeat_at,
+            "name": state.name,
+        }
+    return None
+
+
+def _storage_full() -> bool:
+    """Whether the media store is below LOA_MEDIA_MIN_FREE_BYTES (uploads, speech and processing are refused)."""
+    from loa.media.services import store_root
+    from loa.media.storage import free_bytes, min_free_bytes
+
+    try:
+        return free_bytes(store_root()) < min_free_bytes()
+    except OSError:
+        return False
 
 
 def _domain_counts(unit: Unit) -> dict[str, int]:
@@ -74,7 +118,9 @@ def _domain_counts(unit: Unit) -> dict[str, int]:
     return {
         "devices": devices.count(),
         "online": devices.filter(online=True).count(),
-        "alarms": Alarm.objects.filter(unit__path__startswith=unit.path, cleared_at__isnull=True).count(),
+        "alarms": Alarm.objects.filter(
+            unit__path__startswith=unit.path, cleared_at__isnull=True, kind=Alarm.Kind.OFFLINE
+        ).count(),
         "awaiting_approval": Bulletin.objects.filter(
             origin_unit__path__startswith=unit.path, state=State.SUBMITTED
         ).count(),
@@ -191,12 +237,8 @@ def zone_update(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def zone_deactivate(request: HttpRequest, code: str) -> HttpResponse:
     zone = access_unit_code(request.user, code, "unit.manage_zones")
-    try:
-        unit_services.do_delete_zone(zone, actor=request.user, request=request)
-        messages.success(request, _("Đã ngừng sử dụng %(name)s.") % {"name": zone.name})
-    except unit_services.UnitError as exc:
-        messages.error(request, exc.message)
-        return _back_to(zone)
+    unit_services.do_delete_zone(zone, actor=request.user, request=request)  # a refusal: loa.console.refusals
+    messages.success(request, _("Đã ngừng sử dụng %(name)s.") % {"name": zone.name})
     return _back_to(zone.parent) if zone.parent else redirect("console:units")
 
 
@@ -265,8 +307,13 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 request=request,
             )
+            role = request.POST["role"]
             account_services.do_assign_role(
-                user, request.POST["role"], unit, actor=request.user, request=request
+                user,
+                role,
+                access_role_grant(request.user, user, role, unit),
+                actor=request.user,
+                request=request,
             )
     except account_services.AccountError as exc:
         messages.error(request, exc.message)
@@ -305,13 +352,10 @@ def role_assign(request: HttpRequest, user_id: int) -> HttpResponse:
     access_anywhere(request.user, "user.manage")
     person = get_object_or_404(account_services.visible_users(request.user), pk=user_id)
     unit = access_unit_code(request.user, request.POST.get("unit", ""), "user.manage")
-    try:
-        account_services.do_assign_role(
-            person, request.POST.get("role", ""), unit, actor=request.user, request=request
-        )
-        messages.success(request, _("Đã gán vai trò."))
-    except account_services.AccountError as exc:
-        messages.error(request, exc.message)
+    role = request.POST.get("role", "")
+    unit = access_role_grant(request.user, person, role, unit)  # a refusal: flashed by loa.console.refusals
+    account_services.do_assign_role(person, role, unit, actor=request.user, request=request)
+    messages.success(request, _("Đã gán vai trò."))
     return redirect("console:user", user_id=person.pk)
 
 
@@ -321,6 +365,7 @@ def role_revoke(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(RoleAssignment.objects.select_related("unit", "user"), pk=assignment_id)
     if assignment.unit is None and not is_system_admin(request.user):
         raise Http404()
+    access_role_revoke(request.user, assignment)
     account_services.do_revoke_role(assignment, actor=request.user, request=request)
     messages.success(request, _("Đã thu hồi vai trò."))
     return redirect("console:user", user_id=assignment.user_id)
@@ -380,6 +425,11 @@ def audit(request: HttpRequest) -> HttpResponse:
     if action:
         qs = qs.filter(action__startswith=action)
     page = Paginator(qs.order_by("-pk"), 50).get_page(request.GET.get("page"))
+    codes = {e.unit_code for e in page if e.unit_code}
+    names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    for e in page:
+        e.action_label = audit_actions.label(e.action)
+        e.unit_name = names.get(e.unit_code, e.unit_code)
     return render(request, "console/audit.html", {"page": page, "action": action})
 
 

@@ -14,7 +14,7 @@ def test_children_die_with_their_parent() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from loa.console.children import spawn;"
+            "import sys, time; from loa.processes import spawn;"
             "child = spawn(['sleep', '120']); print(child.pid, flush=True); time.sleep(120)",
         ],
         stdout=subprocess.PIPE,

@@ -58,3 +58,25 @@ def test_reseeding_gives_new_one_time_passwords(seeded: tuple[Unit, list[Any]]) 
             .status_code
             == 400
         )
+
+
+def test_a_second_province_has_people_of_its_own_who_see_nothing_of_the_first(
+    seeded: tuple[Unit, list[Any]], client_for: Any
+) -> None:
+    """Two provinces on one instance (a provider renting Loa): each province's people see only their province."""
+    from loa.accounts.access import access_units
+    from loa.console.demo import do_seed_second_province
+
+    first, _logins = seeded
+    second, logins = do_seed_second_province("46")
+    assert {x.username for x in logins} == {"tinh2.quantri", "tinh2.bientap", "tinh2.duyet", "xa3.vanhanh"}
+    User.objects.filter(username__in=["tinh2.quantri", "tinh.quantri"]).update(must_change_password=False)
+    admin2 = User.objects.get(username="tinh2.quantri")
+    admin1 = User.objects.get(username="tinh.quantri")
+    assert not access_units(admin2, "unit.view").filter(path__startswith=first.path).exists()
+    assert not access_units(admin1, "unit.view").filter(path__startswith=second.path).exists()
+    commune_of_first = first.children.order_by("code").first()
+    assert commune_of_first is not None
+    assert client_for(admin2).get(f"/units/{commune_of_first.code}/").status_code == 404
+    assert client_for(admin1).get(f"/units/{second.code}/").status_code == 404
+    assert client_for(admin2).get(f"/units/{second.code}/").status_code == 200

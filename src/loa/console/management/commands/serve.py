@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from loa.console.children import spawn, stop
+from loa.console.served import use_served_url
+from loa.processes import spawn, stop
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import uvicorn
 
+        use_served_url(options["host"], options["port"])
         call_command("collectstatic", interactive=False, verbosity=0)
         worker = None
         if settings.LOA_MODE == "embedded" and not options["no_worker"]:
@@ -36,6 +38,9 @@ class Command(BaseCommand):
                 port=options["port"],
                 log_level="warning",
                 lifespan="off",
+                # no "server: uvicorn" header; the client address is Loa's own rule (LOA_TRUSTED_PROXIES)
+                server_header=False,
+                proxy_headers=False,
             )
         finally:
             if worker is not None:
