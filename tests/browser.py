@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,13 +27,34 @@ def chromium_path() -> str:
     return path
 
 
+def close_block_connections() -> None:
+    """Close the Django database connections of a ``sync_playwright`` block.
+
+    Playwright's sync API runs its asyncio loop in this thread (in another greenlet) for the whole block, so
+    ``asyncio.get_running_loop()`` answers there, and asgiref's thread-critical ``Local`` — Django's connections —
+    then keeps them in a context variable instead of the thread (docs/testing.md "Browser tests and database
+    connections"). The test's ORM calls inside the block therefore open a second connection that pytest-django
+    never closes: it lived on, idle, in the session's context, and the next browser test of the same worker reused
+    it. On PostgreSQL a test that ends the database's connections in between (``tests/loa/gateway/test_storm.py``,
+    the database outage) left it terminated, and that browser test failed with "terminating connection due to
+    administrator command" (the board player tests, .ci/run 2026-12-05). Called when a block starts (an earlier
+    block's leftover) and when it ends."""
+    if "django.db" not in sys.modules:
+        return
+    from django.db import connections
+
+    connections.close_all()
+
+
 @contextmanager
 def browser_page(**context_args: Any) -> Iterator[Any]:
-    """A fresh page in headless Chromium; requests to any host but localhost are counted as a failure."""
+    """A fresh page in headless Chromium; requests to any host but localhost are counted as a failure. The Django
+    connections the block opens are closed with it (:func:`close_block_connections`)."""
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
+        close_block_connections()
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **context_args)
         page = context.new_page()
@@ -48,4 +70,5 @@ def browser_page(**context_args: Any) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+            close_block_connections()
         assert not external, f"the page reached outside this machine: {external}"

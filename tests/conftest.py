@@ -1,9 +1,18 @@
 """Shared fixtures: a small real unit tree (one province, communes A and B), users per role, clients."""
 
+# ruff: noqa: E402  (the test clock starts before Django or anything else reads the time)
+
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent / "clock_site"))
+import loa_test_clock  # LOA_TEST_CLOCK shifts the clock before anything reads it; docs/testing.md)
+
+loa_test_clock.start()
 
 import pytest
 from django.test import Client
@@ -16,11 +25,29 @@ from loa.units.models import Kind, Level, Unit
 PASSWORD = "Mat-khau-thu-nghiem-2026"
 
 
+def pytest_report_header() -> str | None:
+    return loa_test_clock.describe() if loa_test_clock.offset_from_env() is not None else None
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings: Any) -> None:
     # Argon2 is what production uses (tested in tests/loa/accounts); other tests need speed, not hardness.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LOA_JOBS_INLINE = True
+    # the public app reads the audit stamp on every request (not once a second): each test has its own database
+    settings.LOA_PUBLIC_STAMP_TTL_S = 0
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language (Vietnamese): Django's LocaleMiddleware leaves the last request's
+    language active in the thread, so a test's English request made the next test's job messages English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -93,6 +120,9 @@ def client_for() -> Callable[[User], Client]:
 @pytest.fixture
 def token_for(db: Any) -> Callable[..., str]:
     def make(user: User, scopes: list[str] | None = None) -> str:
+        # A token acts under its user's two-factor rule: whoever holds a 2FA role has enrolled an authenticator.
+        if user.needs_two_factor and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="test", confirmed=True)
         key = ApiToken.new_key()
         ApiToken.objects.create(
             user=user, name="test", prefix=key[:8], key_hash=ApiToken.hash_key(key), scopes=scopes or ["*"]

@@ -1,0 +1,47 @@
+"""The shipped nginx configuration keeps the rules docs/security.md relies on (there is no nginx in CI, so these
+read the file the operator installs)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+NGINX = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "loa.conf").read_text()
+
+
+def _directives() -> str:
+    return "\n".join(line.split("#", 1)[0] for line in NGINX.splitlines())
+
+
+def test_nginx_replaces_the_forwarded_for_header() -> None:
+    conf = _directives()
+    assert "$proxy_add_x_forwarded_for" not in conf, "appending keeps what the client forged"
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$remote_addr;", conf)
+
+
+def test_nginx_limits_the_back_office_by_network_and_hides_its_name() -> None:
+    conf = _directives()
+    admin = re.search(r"location /admin/ \{(.*?)\n    \}", conf, re.S)
+    assert admin, "a location of its own for /admin/"
+    assert "$loa_admin_network = 0" in admin.group(1) and "return 403" in admin.group(1)
+    assert re.search(r"geo \$loa_admin_network \{[^}]*default\s+0;", conf, re.S)
+    assert re.search(r"server_tokens\s+off;", conf)
+    assert re.search(r"proxy_hide_header\s+Server;", conf)
+
+
+def test_the_web_unit_runs_uvicorn_without_its_server_header() -> None:
+    unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "loa-web.service").read_text()
+    assert "--no-server-header" in unit and "--no-proxy-headers" in unit
+
+
+def test_nginx_caches_media_only_without_credentials() -> None:
+    conf = _directives()
+    media = re.search(r"location /media/files/ \{(.*?)\n    \}", conf, re.S)
+    assert media, "a location of its own for content-addressed media"
+    block = media.group(1)
+    assert "proxy_cache loa_media;" in block and "proxy_cache_key $uri;" in block
+    for directive in ("proxy_cache_bypass", "proxy_no_cache"):
+        assert re.search(rf"{directive}\s+\$http_authorization\s+\$cookie_sessionid;", block), directive
+    assert "proxy_ignore_headers" not in conf, (
+        "Cache-Control: private must keep a device's media out of the cache"
+    )
