@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from loa_agent.runtime import RuntimeOptions
-from loa_agent.simulator import Simulator
+from loa_agent.simulator import FD_MARGIN, Simulator, raise_open_file_limit
 from loa_protocol.messages import EnrolResponse, encode
 from loa_protocol.mosquitto import MosquittoBroker
 from loa_protocol.signing import generate_keypair, sign_command
@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--communes", type=int, default=10)
     args = parser.parse_args()
     private, public = generate_keypair()
+    # before the broker starts, so that it inherits the raised limit too (one connection per agent)
+    raise_open_file_limit(args.devices + FD_MARGIN)
     broker = MosquittoBroker(persistence=False).start()
     try:
         creds = []
@@ -52,7 +54,8 @@ def main() -> None:
                     manifest_url="x",
                 )
             )
-        options = RuntimeOptions(heartbeat_s=60, backoff_initial_s=1, publish_timeout_s=30)
+        # no HTTPS manifest polls: there is no server here (a poll of "x" only spends descriptors and CPU)
+        options = RuntimeOptions(heartbeat_s=60, backoff_initial_s=1, publish_timeout_s=30, manifest_poll_s=0)
         t0 = time.monotonic()
         sim = Simulator(creds, options=options, keep_history=True, connect_rate=2000).start(
             wait_connected=300
