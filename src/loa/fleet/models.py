@@ -302,6 +302,9 @@ class PlayLog(models.Model):
             models.Index(fields=["device", "-at"]),
             # proof of play looks a slot's logs up by its manifest entry (without it: a scan of every log)
             models.Index(fields=["manifest_entry_id", "device"], name="playlog_entry_device"),
+            # an emergency's live progress (its API answer, the console page) finds its logs by item id; without
+            # it every emergency read every log of the province, slower with each day of logs
+            models.Index(fields=["item_id", "kind"], name="playlog_item_kind"),
         ]
 
     def __str__(self) -> str:
