@@ -2,8 +2,9 @@
 # The Debian packages Loa drives for real, installed by name (the same names on Debian 12 and 13).
 #   scripts/install_system.sh demo   — what `make demo` needs
 #   scripts/install_system.sh test   — what `make test` and .ci/run need (the demo's, plus the browser and tools)
-# As root it installs what is missing (`apt-get update` only then); otherwise it prints the one command to run and
-# fails, so that make stops before it has set up half a machine.
+# As root it installs what is missing (`apt-get update` only then); otherwise it installs them through sudo, and
+# where there is no sudo (or it is refused) it prints the one command to run and fails, so that make stops before it
+# has set up half a machine.
 set -euo pipefail
 mode="${1:-test}"
 
@@ -29,7 +30,14 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "Thiếu gói hệ thống: ${missing[*]}. Chạy một lần rồi gõ lại lệnh make:" >&2
+  if command -v sudo >/dev/null 2>&1; then
+    # install them ourselves through sudo (it asks for the password when it needs one)
+    echo "Thiếu gói hệ thống: ${missing[*]}. Cài bằng sudo:" >&2
+    if sudo "$0" "$mode"; then
+      exit 0
+    fi
+  fi
+  echo "Thiếu gói hệ thống: ${missing[*]}. Chạy một lần với quyền root rồi gõ lại lệnh make:" >&2
   echo "  sudo $0 $mode" >&2
   exit 1
 fi
