@@ -292,14 +292,7 @@ def compile_manifests(
 
     # loudspeakers only: a board has its own manifest (signage.compile); counted here, every commune play listed
     # the commune's boards as planned and "không có nhật ký phát" in the proof of play
-    qs = Device.objects.active().filter(kind=DeviceKind.LOUDSPEAKER)
-    if device_ids is not None:
-        qs = qs.filter(device_id__in=list(device_ids))
-    if unit_paths is not None:
-        cond = Q()
-        for p in unit_paths:
-            cond |= Q(unit__path__startswith=p)
-        qs = qs.filter(cond)
+    qs = Device.objects.active().filter(kind=DeviceKind.LOUDSPEAKER).among(device_ids, unit_paths)
     devices = list(qs.values_list("device_id", "unit__path"))
     result.devices = len(devices)
     if not devices:

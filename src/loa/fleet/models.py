@@ -7,9 +7,11 @@ Time is stored in UTC. Device ids are the protocol's ``loa-`` + 12 hex character
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from loa.units.models import Level, Unit
@@ -27,6 +29,19 @@ class DeviceQuerySet(models.QuerySet["Device"]):
 
     def active(self) -> DeviceQuerySet:
         return self.filter(revoked_at__isnull=True)
+
+    def among(self, device_ids: Iterable[str] | None, unit_paths: Iterable[str] | None) -> DeviceQuerySet:
+        """Only these devices and/or the devices under any of these unit paths (``None``: no limit) — what a
+        manifest compilation for part of the fleet reads."""
+        qs = self
+        if device_ids is not None:
+            qs = qs.filter(device_id__in=list(device_ids))
+        if unit_paths is not None:
+            under = Q(pk__in=[])  # no paths: no device (an empty Q() would mean every device)
+            for path in unit_paths:
+                under |= Q(unit__path__startswith=path)
+            qs = qs.filter(under)
+        return qs
 
 
 class Device(models.Model):

@@ -281,14 +281,7 @@ def compile_board_manifests(
     key = load_private_key(private_key or keys.private_key())
     result = CompileResult()
 
-    qs = Device.objects.active().filter(kind=DeviceKind.EBOARD)
-    if device_ids is not None:
-        qs = qs.filter(device_id__in=list(device_ids))
-    if unit_paths is not None:
-        cond = Q()
-        for p in unit_paths:
-            cond |= Q(unit__path__startswith=p)
-        qs = qs.filter(cond)
+    qs = Device.objects.active().filter(kind=DeviceKind.EBOARD).among(device_ids, unit_paths)
     # plain rows, not model instances: a thousand boards with their unit and screen in one light query
     devices = [
         _Board(device_id, _UnitPath(path), _screen_row(sc, w, h, o), _brightness(b))
