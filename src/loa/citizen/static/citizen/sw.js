@@ -13,9 +13,12 @@ self.addEventListener('install', function (event) {
   }));
 });
 
+/* Only the app shell's older versions go: other caches of the origin are not this worker's (the feedback tracking
+   page keeps its links in "loa-feedback-links"; deleting it made a notification click lose its page). */
 self.addEventListener('activate', function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return k !== VERSION; }).map(function (k) { return caches.delete(k); }));
+    return Promise.all(keys.filter(function (k) { return k.indexOf('loa-congdan-') === 0 && k !== VERSION; })
+      .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
 
