@@ -16,16 +16,17 @@ from loa.analytics.periods import check_period
 from loa.analytics.report import check_month, monthly_workbook
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES
+from loa.api.types import ApiDate
 
 router = Router()
 ACTION = "unit.view"
 
 
 class PeriodIn(Schema):
-    first: dt.date | None = Field(
+    first: ApiDate | None = Field(
         None, alias="from", description="ngày đầu (giờ Việt Nam), mặc định: đầu tháng"
     )
-    last: dt.date | None = Field(None, alias="to", description="ngày cuối (kể cả), mặc định: hôm nay")
+    last: ApiDate | None = Field(None, alias="to", description="ngày cuối (kể cả), mặc định: hôm nay")
 
 
 class KpiOut(Schema):
@@ -152,8 +153,8 @@ class ReportIn(Schema):
     period: str | None = Field(
         None, description="2026-11 (month), 2026-Q4 (quarter), 2026-H2 (six months), 2026 (year)"
     )
-    first: dt.date | None = Field(None, alias="from", description="ngày đầu (chỉ với kind=custom)")
-    last: dt.date | None = Field(None, alias="to", description="ngày cuối, kể cả (chỉ với kind=custom)")
+    first: ApiDate | None = Field(None, alias="from", description="ngày đầu (chỉ với kind=custom)")
+    last: ApiDate | None = Field(None, alias="to", description="ngày cuối, kể cả (chỉ với kind=custom)")
     number: str = Field("", description="số, ký hiệu văn bản (để trống: văn thư điền khi ban hành)")
     recipients: str = Field("", description="nơi nhận, mỗi dòng một nơi (để trống: mặc định theo cấp)")
     signer_title: str = Field("", description="chức vụ người ký (mặc định: CHỦ TỊCH)")

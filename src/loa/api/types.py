@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from django.utils import timezone
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 MAX_OFFSET = dt.timedelta(hours=14)
 
@@ -30,5 +31,29 @@ def _sane_datetime(value: dt.datetime) -> dt.datetime:
     return value
 
 
-ApiDateTime = Annotated[dt.datetime, AfterValidator(_sane_datetime)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _text_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text: pydantic alone would read a number (``8e-236``) as seconds since 1970."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        raise InvalidValue("phải là ngày dạng YYYY-MM-DD (ví dụ 2026-11-26)")
+    return value.strip()
+
+
+def _text_datetime(value: Any) -> Any:
+    """Only ISO 8601 text: a number would be read as seconds since 1970, which no operator means."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise InvalidValue("phải là thời điểm dạng ISO 8601 (ví dụ 2026-11-26T08:00:00+07:00)")
+    return value
+
+
+ApiDate = Annotated[dt.date, BeforeValidator(_text_date)]
+"""A calendar day sent by a client, as ``YYYY-MM-DD`` text (the schema's ``format: date``)."""
+
+ApiDateTime = Annotated[dt.datetime, BeforeValidator(_text_datetime), AfterValidator(_sane_datetime)]
 """A point in time sent by a client: ISO 8601, preferably with its offset (``2026-11-26T08:00:00+07:00``)."""

@@ -14,7 +14,7 @@ from loa.accounts.access import access_unit, access_unit_code
 from loa.alerts.models import EmergencyPush
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDateTime
+from loa.api.types import ApiDate, ApiDateTime
 from loa.broadcast import approval, preview, proof, services
 from loa.broadcast import emergency as em
 from loa.broadcast.access import access_override
@@ -179,13 +179,13 @@ class ScheduleIn(Schema):
     title: str = Field(..., min_length=1, max_length=300)
     kind: Literal["once", "daily", "weekly", "dates", "rrule"]
     times: list[str] = Field(..., min_length=1, max_length=24, description="giờ phát HH:MM (giờ Việt Nam)")
-    start_date: dt.date | None = None
+    start_date: ApiDate | None = None
     weekdays: list[int] = Field(default_factory=list, description="0 = Thứ Hai … 6 = Chủ nhật")
-    dates: list[dt.date] = Field(default_factory=list, max_length=366)
+    dates: list[ApiDate] = Field(default_factory=list, max_length=366)
     rrule: str = Field("", max_length=500)
-    exdates: list[dt.date] = Field(default_factory=list, max_length=366)
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    exdates: list[ApiDate] = Field(default_factory=list, max_length=366)
+    valid_from: ApiDate | None = None
+    valid_until: ApiDate | None = None
     repeat_mode: Literal["none", "times", "every"] = "none"
     repeat_count: int = Field(1, ge=1, le=10)
     repeat_every_min: int = Field(0, ge=0, le=1440)

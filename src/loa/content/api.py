@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDateTime
+from loa.api.types import ApiDate, ApiDateTime
 from loa.content.access import (
     access_bulletin,
     access_comment,
@@ -380,8 +380,8 @@ def list_bulletins(
     priority: int | None = None,
     state: str | None = None,
     unit: str | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: ApiDate | None = None,
+    date_to: ApiDate | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> Any:

@@ -15,7 +15,7 @@ from loa.accounts.access import access_unit, access_unit_code, access_units
 from loa.accounts.lockout import client_address
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDateTime
+from loa.api.types import ApiDate, ApiDateTime
 from loa.fleet import services
 from loa.fleet.boards import BoardHeartbeat
 from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
@@ -183,13 +183,13 @@ class DevicePatch(Schema):
     vendor: str | None = Field(None, max_length=100)
     model: str | None = Field(None, max_length=100)
     sim_number: str | None = Field(None, max_length=32)
-    sim_expires: dt.date | None = None
-    data_plan_expires: dt.date | None = None
+    sim_expires: ApiDate | None = None
+    data_plan_expires: ApiDate | None = None
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     address: str | None = Field(None, max_length=300)
-    installed_on: dt.date | None = None
-    warranty_until: dt.date | None = None
+    installed_on: ApiDate | None = None
+    warranty_until: ApiDate | None = None
     notes: str | None = Field(None, max_length=2000)
 
 

@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 from loa.accounts.access import access_unit_code
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
-from loa.api.types import ApiDateTime
+from loa.api.types import ApiDate, ApiDateTime
 from loa.broadcast import approval
 from loa.broadcast.access import access_override
 from loa.broadcast.models import Schedule
@@ -227,13 +227,13 @@ class BoardScheduleIn(Schema):
     title: str = Field(..., min_length=1, max_length=300)
     kind: Literal["once", "daily", "weekly", "dates", "rrule"]
     times: list[str] = Field(..., min_length=1, max_length=24)
-    start_date: dt.date | None = None
+    start_date: ApiDate | None = None
     weekdays: list[int] = []
-    dates: list[dt.date] = []
+    dates: list[ApiDate] = []
     rrule: str = ""
-    exdates: list[dt.date] = []
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    exdates: list[ApiDate] = []
+    valid_from: ApiDate | None = None
+    valid_until: ApiDate | None = None
     repeat_mode: Literal["none", "times", "every"] = "none"
     repeat_count: int = 1
     repeat_every_min: int = 0
@@ -400,7 +400,7 @@ def _range(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime, d
     summary="Kế hoạch và đã hiển thị của một bảng tin",
 )
 def board_plan(
-    request: HttpRequest, board_id: str, since: dt.date | None = None, until: dt.date | None = None
+    request: HttpRequest, board_id: str, since: ApiDate | None = None, until: ApiDate | None = None
 ) -> Any:
     board = access.access_board(request.user, board_id, access.VIEW, token_of(request))
     start, end = _range(since, until)
@@ -414,7 +414,7 @@ def board_plan(
     summary="Kế hoạch và đã hiển thị của một danh sách",
 )
 def playlist_plan(
-    request: HttpRequest, playlist_id: int, since: dt.date | None = None, until: dt.date | None = None
+    request: HttpRequest, playlist_id: int, since: ApiDate | None = None, until: ApiDate | None = None
 ) -> Any:
     token = token_of(request)
     p = access.access_playlist(request.user, playlist_id, access.VIEW, token)
