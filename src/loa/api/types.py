@@ -52,6 +52,18 @@ def _text_datetime(value: Any) -> Any:
     return value
 
 
+def _text_bool(value: Any) -> Any:
+    """Only ``true``/``false``: pydantic alone would take 1, 0, "yes", "off"… for a field the schema types boolean."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue("phải là true hoặc false")
+
+
+ApiBool = Annotated[bool, BeforeValidator(_text_bool)]
+"""A yes/no sent by a client: JSON ``true``/``false``, or ``true``/``false`` in a query string."""
+
 ApiDate = Annotated[dt.date, BeforeValidator(_text_date)]
 """A calendar day sent by a client, as ``YYYY-MM-DD`` text (the schema's ``format: date``)."""
 

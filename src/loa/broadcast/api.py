@@ -14,7 +14,7 @@ from loa.accounts.access import access_unit, access_unit_code
 from loa.alerts.models import EmergencyPush
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDate, ApiDateTime
+from loa.api.types import ApiBool, ApiDate, ApiDateTime
 from loa.broadcast import approval, preview, proof, services
 from loa.broadcast import emergency as em
 from loa.broadcast.access import access_override
@@ -150,7 +150,7 @@ def list_programmes(request: HttpRequest, unit: str) -> Any:
 
 
 class DecisionIn(Schema):
-    approve: bool
+    approve: ApiBool
     note: str = Field("", max_length=2000, description="lý do (bắt buộc khi trả lại)")
 
 
@@ -461,7 +461,7 @@ class EmergencyIn(Schema):
     media_asset_id: int | None = None
     title: str = Field("", max_length=300)
     repeat: int = Field(em.DEFAULT_REPEAT, ge=1, le=em.MAX_REPEAT)
-    tone: bool = False
+    tone: ApiBool = False
     totp: str = Field("", max_length=16)
 
 

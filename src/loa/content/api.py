@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDate, ApiDateTime
+from loa.api.types import ApiBool, ApiDate, ApiDateTime
 from loa.content.access import (
     access_bulletin,
     access_comment,
@@ -75,7 +75,7 @@ class BulletinFields(Schema):
     author_pen_name: str | None = None
     author_email: str | None = None
     news_source: str | None = None
-    is_relay: bool | None = None
+    is_relay: ApiBool | None = None
     relay_source: str | None = None
     language: str | None = SchemaField(None, description="Mã ngôn ngữ ISO 639-3 (vie, tyz, blt, …)")
     valid_from: ApiDateTime | None = None

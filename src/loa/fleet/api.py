@@ -15,7 +15,7 @@ from loa.accounts.access import access_unit, access_unit_code, access_units
 from loa.accounts.lockout import client_address
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
-from loa.api.types import ApiDate, ApiDateTime
+from loa.api.types import ApiBool, ApiDate, ApiDateTime
 from loa.fleet import services
 from loa.fleet.boards import BoardHeartbeat
 from loa.fleet.models import Command, CommandDelivery, Device, PlayLog, StatusSample
@@ -197,11 +197,11 @@ class DevicePatch(Schema):
 def list_devices(
     request: HttpRequest,
     unit: str | None = None,
-    online: bool | None = None,
+    online: ApiBool | None = None,
     vendor: str | None = None,
     q: str | None = None,
     kind: Literal["loudspeaker", "eboard"] | None = None,
-    include_revoked: bool = False,
+    include_revoked: ApiBool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> Any:

@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 from loa.accounts.access import access_unit_code
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
-from loa.api.types import ApiDate, ApiDateTime
+from loa.api.types import ApiBool, ApiDate, ApiDateTime
 from loa.broadcast import approval
 from loa.broadcast.access import access_override
 from loa.broadcast.models import Schedule
@@ -200,7 +200,7 @@ def get_playlist(request: HttpRequest, playlist_id: int) -> Any:
 
 
 class PlaylistDecisionIn(Schema):
-    approve: bool
+    approve: ApiBool
     note: str = Field("", max_length=2000)
 
 

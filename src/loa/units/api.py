@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema, Status
 from loa.accounts.access import access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
+from loa.api.types import ApiBool
 from loa.units import services
 from loa.units.models import Level, Unit, UnitSetting
 
@@ -64,7 +65,7 @@ def list_units(
     level: int | None = None,
     parent: str | None = None,
     q: str | None = None,
-    include_inactive: bool = False,
+    include_inactive: ApiBool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> Any:

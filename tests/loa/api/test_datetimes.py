@@ -88,3 +88,17 @@ def test_numbers_in_a_body_are_not_days_or_times(
     )
     assert r.status_code == 422 and "expires_at" in r.json()["error"]["message"], r.content
     assert not ApiToken.objects.filter(name="x").exists()
+
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "off", "t"])
+def test_a_yes_or_no_in_a_query_is_true_or_false(
+    value: str,
+    tree: dict[str, Unit],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    client = client_for(make_user("tinh", Role.PROVINCE_ADMIN, tree["province"]))
+    r = client.get("/api/v1/fleet/devices", {"online": value})
+    assert r.status_code == 422 and "online" in r.json()["error"]["message"], r.content
+    assert client.get("/api/v1/fleet/devices", {"online": "true"}).status_code == 200
+    assert client.get("/api/v1/fleet/devices", {"online": "False"}).status_code == 200
