@@ -40,7 +40,15 @@ from loa.playable.resolve import (
 from loa.units.models import Level, Unit
 from loa_protocol.ladder import PlayClass
 
-__all__ = ["PlaySource", "check_play_media", "do_play_now", "library_unit", "media_url", "resolve_play"]
+__all__ = [
+    "PlaySource",
+    "check_play_media",
+    "check_play_now",
+    "do_play_now",
+    "library_unit",
+    "media_url",
+    "resolve_play",
+]
 
 
 def library_unit(target_unit: Unit | None, target_device: Device | None) -> Unit:
@@ -92,6 +100,36 @@ def _priority(value: Any, default: int) -> int:
     return priority
 
 
+def check_play_now(
+    actor: Any,
+    source: PlaySource,
+    *,
+    target_unit: Unit | None,
+    target_device: Device | None,
+    priority: int | None = None,
+    token: Any = None,
+) -> Playable | None:
+    """What "play now" refuses before any audio is made or any command signed — the target, the one source, the
+    actor's rights to it, its approval and the priority — so the console's confirmation asks only what can be sent.
+    Returns what plays when that needs no synthesis (else None: speech is made at the send)."""
+    if (target_unit is None) == (target_device is None):
+        raise FleetError("target_invalid", "Chọn đúng một đích: một cụm loa hoặc một đơn vị.")
+    unit = library_unit(target_unit, target_device)
+    if target_device is not None and target_device.revoked_at is not None:
+        raise FleetError("device_revoked", "Cụm loa này đã bị thu hồi.")
+    if target_unit is not None and not Device.objects.active().in_unit(target_unit).exists():
+        raise FleetError("no_devices", f"Không có cụm loa nào đang hoạt động trong {target_unit.name}.")
+    kind = _check_one_source(source)
+    _check_approved(kind)  # typed text never plays directly (docs/adr/0007), refused before any synthesis
+    cheap = resolve_play(actor, source, unit=unit, token=token, speak=False)
+    if cheap is not None:
+        _check_approved(kind, cheap.sha256)
+        _priority(priority, cheap.play_class)
+    else:
+        _priority(priority, PlayClass.NORMAL)
+    return cheap
+
+
 def do_play_now(
     *,
     actor: Any,
@@ -108,16 +146,11 @@ def do_play_now(
     request: Any = None,
 ) -> Command:
     """Resolve ``source`` (with the actor's rights), then send the signed play command (audited there)."""
-    if (target_unit is None) == (target_device is None):
-        raise FleetError("target_invalid", "Chọn đúng một đích: một cụm loa hoặc một đơn vị.")
+    cheap = check_play_now(
+        actor, source, target_unit=target_unit, target_device=target_device, priority=priority, token=token
+    )
     unit = library_unit(target_unit, target_device)
-    if target_device is not None and target_device.revoked_at is not None:
-        raise FleetError("device_revoked", "Cụm loa này đã bị thu hồi.")
-    if target_unit is not None and not Device.objects.active().in_unit(target_unit).exists():
-        raise FleetError("no_devices", f"Không có cụm loa nào đang hoạt động trong {target_unit.name}.")
     kind = _check_one_source(source)
-    _check_approved(kind)  # typed text never plays directly (docs/adr/0007), refused before any synthesis
-    cheap = resolve_play(actor, source, unit=unit, token=token, request=request, speak=False)
     if cheap is None:  # synthesis ahead: refuse a missing TOTP before making audio nobody will play
         default = PlayClass.NORMAL
         if source.bulletin_id is not None:

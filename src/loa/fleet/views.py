@@ -466,23 +466,29 @@ def _params_from_form(action: str, post: Any) -> dict[str, Any]:
     return {}
 
 
-def _play_from_form(request: HttpRequest, target_unit: Unit | None, target_device: Device | None) -> Command:
-    """ "Play now" from the form: a published bulletin, a library asset or typed text (one of them)."""
-    from loa.fleet.play import PlaySource, do_play_now
+def _play_source(post: Any) -> Any:
+    """The form's one source of "play now" (ValueError for an id that is not a number)."""
+    from loa.fleet.play import PlaySource
 
-    post = request.POST
     bulletin = post.get("bulletin_id", "").strip()
     asset = post.get("media_asset_id", "").strip()
-    source = PlaySource(
+    return PlaySource(
         bulletin_id=int(bulletin) if bulletin else None,
         media_asset_id=int(asset) if asset else None,
         text=post.get("text", ""),
         voice=post.get("voice") or None,
     )
+
+
+def _play_from_form(request: HttpRequest, target_unit: Unit | None, target_device: Device | None) -> Command:
+    """ "Play now" from the form: a published bulletin, a library asset or typed text (one of them)."""
+    from loa.fleet.play import do_play_now
+
+    post = request.POST
     volume = post.get("play_volume", "").strip()
     return do_play_now(
         actor=request.user,
-        source=source,
+        source=_play_source(post),
         target_unit=target_unit,
         target_device=target_device,
         priority=int(post["priority"]) if post.get("priority") else None,
@@ -535,7 +541,34 @@ def command_new(request: HttpRequest) -> HttpResponse:
             target_device = _device(request, request.POST["device"], "device.control")
         else:
             target_unit = access_unit_code(request.user, request.POST.get("unit", ""), "device.control")
+        step = request.POST.get("step", "")
         try:
+            if step == "edit":  # "Sửa lại" on the confirmation: back to the form, as it was filled
+                return _command_form(request, units, status=200)
+            if target_unit is not None:
+                # a command to an area is confirmed on a page naming what it reaches (the device page's own
+                # buttons name their one cluster already); the page carries the count it showed, and if the area
+                # changed meanwhile it asks again with the new figures
+                scope = _command_scope(action, target_unit)
+                if action == Command.Action.PLAY:  # what cannot be sent is refused before the confirmation
+                    from loa.fleet.play import check_play_now
+
+                    p = request.POST
+                    check_play_now(
+                        request.user,
+                        _play_source(p),
+                        target_unit=target_unit,
+                        target_device=None,
+                        priority=int(p["priority"]) if p.get("priority") else None,
+                    )
+                else:
+                    services.check_command(action, _params_from_form(action, request.POST))
+                if step != "confirm" or request.POST.get("devices") != str(scope["devices"]):
+                    if step == "confirm":
+                        messages.warning(
+                            request, _("Số thiết bị của vùng nhận lệnh vừa thay đổi: xem lại rồi xác nhận.")
+                        )
+                    return _command_confirmation(request, action, target_unit, scope)
             if action == "play":
                 command = _play_from_form(request, target_unit, target_device)
             else:
@@ -552,6 +585,10 @@ def command_new(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Âm lượng, số lần phát và mức ưu tiên phải là số."))
         except services.FleetError as exc:
             messages.error(request, exc.message)
+            if target_unit is not None and step == "confirm" and exc.code.startswith("totp"):
+                # the operator retypes the code on the same confirmation
+                scope = _command_scope(action, target_unit)
+                return _command_confirmation(request, action, target_unit, scope, status=400)
         else:
             messages.success(request, _("Đã đưa lệnh vào hàng đợi gửi."))
             return redirect("fleet:command", command_id=command.pk)
@@ -559,7 +596,10 @@ def command_new(request: HttpRequest) -> HttpResponse:
             return redirect("fleet:device", device_id=target_device.device_id)
     elif request.method != "GET":
         return HttpResponse(status=405)
-    current = current_unit(request)
+    return _command_form(request, units, status=400 if request.method == "POST" else 200)
+
+
+def _command_form(request: HttpRequest, units: Any, *, status: int) -> HttpResponse:
     posted = request.POST if request.method == "POST" else request.GET
     return render(
         request,
@@ -567,12 +607,67 @@ def command_new(request: HttpRequest) -> HttpResponse:
         {
             "units": units[:500],
             "actions": [(v, label) for v, label in Command.Action.choices if v != Command.Action.KILL_SWITCH],
-            "current": current,
+            "current": current_unit(request),
             "posted": posted,
             **_play_choices(request),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
+
+
+def _command_scope(action: str, target_unit: Unit) -> dict[str, Any]:
+    """What a command to an area reaches, counted the way :func:`services.do_send_command` counts its rows."""
+    for_boards = services.board_route(action, target_unit, None)  # refuses an action the area's devices lack
+    reach = Device.objects.active().in_unit(target_unit)
+    reach = reach.filter(kind=DeviceKind.EBOARD if for_boards else DeviceKind.LOUDSPEAKER)
+    devices = reach.count()
+    return {
+        "devices": devices,
+        "online": reach.filter(online=True).count() if devices else 0,
+        "communes": services.communes_reached(target_unit, None),
+        "what": _("bảng tin") if for_boards else _("cụm loa"),
+    }
+
+
+def _play_summary(request: HttpRequest) -> str:
+    """What "play now" will play, in the operator's words (the form's choice, read again with their rights)."""
+    from loa.content.access import visible_bulletins
+    from loa.media.access import usable_media_assets
+
+    post = request.POST
+    bulletin, asset = post.get("bulletin_id", "").strip(), post.get("media_asset_id", "").strip()
+    if bulletin.isdecimal():
+        b = visible_bulletins(request.user).filter(pk=int(bulletin)).first()
+        return _("Bản tin “%(t)s”") % {"t": b.title} if b else ""
+    if asset.isdecimal():
+        a = usable_media_assets(request.user).filter(pk=int(asset)).first()
+        return _("Âm thanh “%(t)s”") % {"t": a.original_name or a.sha256[:12]} if a else ""
+    text = post.get("text", "").strip()
+    return f"“{text[:300]}”" if text else ""
+
+
+def _command_confirmation(
+    request: HttpRequest, action: str, target_unit: Unit, scope: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    kept = ("csrfmiddlewaretoken", "step", "devices", "totp")
+    hidden = [(k, v) for k, values in request.POST.lists() if k not in kept for v in values]
+    priority = request.POST.get("priority", "")
+    context = {
+        "target": target_unit,
+        "scope": scope,
+        "action_label": services.ACTION_LABELS.get(action, action),
+        "play": _play_summary(request) if action == Command.Action.PLAY else "",
+        "priority": {
+            "1": _("1 — khẩn cấp"),
+            "2": _("2 — trực tiếp"),
+            "3": _("3 — bản tin ưu tiên"),
+            "4": _("4 — thông thường"),
+        }.get(priority, _("theo bản tin")),
+        "repeat": request.POST.get("repeat") or "1",
+        "hidden": hidden,
+        "totp": request.POST.get("totp", ""),
+    }
+    return render(request, "fleet/command_confirm.html", context, status=status)
 
 
 @login_required

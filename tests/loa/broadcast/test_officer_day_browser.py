@@ -184,6 +184,13 @@ def test_a_commune_officers_day(
         page.select_option("#bulletin_id", str(bulletin.pk))
         shot("operator-play-now")
         _submit(page, "#command-form button[type=submit]")
+        # the confirmation names what plays and how many clusters it reaches before anything is sent
+        scope = page.inner_text("#scope")
+        assert f"{len(clusters['ids'])} cụm loa" in scope and tree["a"].name in scope, scope
+        assert bulletin.title in page.inner_text("#play-what")
+        assert not Command.objects.filter(issued_by__username="can-bo-ha-tu").exists()
+        shot("operator-confirms-play-now")
+        _submit(page, "#command-confirm button[value=confirm]")
         play_now = Command.objects.get(params__item_id__isnull=False, issued_by__username="can-bo-ha-tu")
         commands = Command.objects.count()
         status = _api_status(page, "/api/v1/fleet/commands",

@@ -39,7 +39,10 @@ from loa_protocol import topics
 from loa_protocol.messages import CommandAck, PlayLogBatch, PlayLogEvent, encode
 from loa_protocol.topics import new_device_id
 from tests.loa.broadcast.conftest import totp_now
-from tests.loa.fleet.helpers import publish_province_bulletin_with_tts  # type: ignore[import-not-found]
+from tests.loa.fleet.helpers import (  # type: ignore[import-not-found]
+    publish_province_bulletin_with_tts,
+    send_from_console,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -150,9 +153,7 @@ def day(
     # 2. "Phát ngay" of a published bulletin from the fleet's console form, by the operator (real TTS)
     notice = publish_province_bulletin_with_tts(tree, make_user, client_for, title="Lịch tiêm chủng")
     op = client_for(operator)
-    r = op.post(
-        "/fleet/commands/new/", {"unit": tree["a"].code, "action": "play", "bulletin_id": str(notice.pk)}
-    )
+    r = send_from_console(op, {"unit": tree["a"].code, "action": "play", "bulletin_id": str(notice.pk)})
     assert r.status_code == 302, re.findall(r"msg-error[^>]*>([^<]*)", r.content.decode())
     play_now = Command.objects.get(issued_by=operator)
     p = play_now.params
@@ -348,9 +349,8 @@ def test_the_pages_cost_a_fixed_number_of_queries(
         s.target_units.set([tree["a"]])
     compile_manifests(local_to_utc(today, dt.time(0, 1)) - dt.timedelta(minutes=59))  # after the fixture's
     for _ in range(3):
-        r = op.post(
-            "/fleet/commands/new/",
-            {"unit": tree["a"].code, "action": "play", "bulletin_id": str(day["notice"].pk)},
+        r = send_from_console(
+            op, {"unit": tree["a"].code, "action": "play", "bulletin_id": str(day["notice"].pk)}
         )
         assert r.status_code == 302
     assert len(_slots(op.get("/broadcast/proof/").content.decode())) == 4 + 3 + 3

@@ -46,3 +46,18 @@ def publish_province_bulletin_with_tts(
     status, b = approver.transition(b["id"], "publish")
     assert status == 200 and b["state"] == "published", b
     return Bulletin.objects.select_related("audio_asset").get(pk=b["id"])
+
+
+def send_from_console(client: Any, data: dict[str, str]) -> Any:
+    """The console's "send a command" to an area, as an operator does it: the form, then its confirmation page
+    (which names the devices it reaches), then "Gửi". Returns the confirmation's answer (302 when sent); when the
+    form is refused before its confirmation, that refusal."""
+    import re
+
+    first = client.post("/fleet/commands/new/", data)
+    page = first.content.decode()
+    if first.status_code != 200 or 'id="command-confirm"' not in page:
+        return first
+    shown = re.search(r'name="devices" value="(\d+)"', page)
+    assert shown is not None, page[:2000]
+    return client.post("/fleet/commands/new/", {**data, "step": "confirm", "devices": shown.group(1)})

@@ -8,6 +8,7 @@ from typing import Any
 
 from loa.fleet.models import Command, Device, EnrolmentCode
 from tests.loa.fleet.devices import provision  # type: ignore[import-not-found]
+from tests.loa.fleet.helpers import send_from_console  # type: ignore[import-not-found]
 
 
 def test_list_map_and_device_page_are_scoped(
@@ -66,7 +67,7 @@ def test_command_from_console_shows_delivery_state(
 ) -> None:
     provision(tree["a"], 3, write_files=False)
     client = client_for(make_user("op", "commune_operator", tree["a"]))
-    resp = client.post("/fleet/commands/new/", {"unit": "06652", "action": "volume", "volume": "30"})
+    resp = send_from_console(client, {"unit": "06652", "action": "volume", "volume": "30"})
     command = Command.objects.get()
     assert resp.status_code == 302 and resp["Location"] == f"/fleet/commands/{command.pk}/"
     page = client.get(resp["Location"]).content.decode()
@@ -75,7 +76,7 @@ def test_command_from_console_shows_delivery_state(
     assert partial.lstrip().startswith('<section id="deliveries"')
     bad = client.post("/fleet/commands/new/", {"unit": "06652", "action": "volume", "volume": "500"})
     assert bad.status_code == 400 and "không hợp lệ" in bad.content.decode()
-    reboot = client.post("/fleet/commands/new/", {"unit": "06652", "action": "reboot"})
+    reboot = send_from_console(client, {"unit": "06652", "action": "reboot"})
     assert reboot.status_code == 400 and "TOTP" in reboot.content.decode()
     assert Command.objects.count() == 1
 
@@ -115,3 +116,66 @@ def test_a_cluster_has_a_name_and_a_zone_from_enrolment_on(
     page = client.get(f"/fleet/d/{device.device_id}/").content.decode()
     assert "<h1>Cụm loa nhà văn hóa tổ 1 <small" in page and "Tổ dân phố 1 · Phường Hà Tu" in page
     assert f"…{EnrolmentCode.objects.get().hint}" in client.get("/fleet/enrol/").content.decode()
+
+
+def test_a_command_to_an_area_is_confirmed_on_a_page_naming_what_it_reaches(
+    make_user: Any, tree: dict, client_for: Any, mqtt_dir: Path
+) -> None:
+    """The console's "send a command" to a commune or a province names the communes and devices it reaches and
+    sends nothing until confirmed; a changed area asks again; "Sửa lại" keeps what was typed; a wrong TOTP
+    is retyped on the confirmation."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.loa.broadcast.conftest import totp_now  # type: ignore[import-not-found]
+
+    provision(tree["a"], 3, write_files=False)
+    provision(tree["zone_a"], 1, write_files=False)
+    provision(tree["b"], 2, write_files=False)
+    tech = make_user("qt-tinh", "province_admin", tree["province"])
+    TOTPDevice.objects.create(user=tech, name="điện thoại", confirmed=True)
+    client = client_for(tech)
+    form = {"unit": "22", "action": "volume", "volume": "35"}
+
+    first = client.post("/fleet/commands/new/", form)
+    page = first.content.decode()
+    assert first.status_code == 200 and 'id="command-confirm"' in page
+    assert "Đặt âm lượng tới Quảng Ninh: 2 xã/phường, 6 cụm loa." in " ".join(page.split()), page
+    assert 'name="volume" value="35"' in page and not Command.objects.exists()
+
+    edit = client.post("/fleet/commands/new/", {**form, "step": "edit", "devices": "6"})
+    assert edit.status_code == 200 and 'id="command-form"' in edit.content.decode()
+    assert 'value="35"' in edit.content.decode() and not Command.objects.exists()
+
+    # the area grew between the confirmation and "Gửi": asked again, with the new count
+    provision(tree["b"], 1, write_files=False)
+    again = client.post(
+        "/fleet/commands/new/", {**form, "step": "confirm", "devices": "6", "totp": totp_now(tech)}
+    )
+    assert again.status_code == 200 and "vừa thay đổi" in again.content.decode()
+    assert 'name="devices" value="7"' in again.content.decode() and not Command.objects.exists()
+
+    wrong = client.post("/fleet/commands/new/", {**form, "step": "confirm", "devices": "7", "totp": "000000"})
+    assert wrong.status_code == 400 and 'id="command-confirm"' in wrong.content.decode()
+    assert not Command.objects.exists()
+    # (a wrong code makes django-otp wait before the next try; the test does not sleep through it)
+    TOTPDevice.objects.filter(user=tech).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+
+    sent = client.post(
+        "/fleet/commands/new/", {**form, "step": "confirm", "devices": "7", "totp": totp_now(tech)}
+    )
+    assert sent.status_code == 302, re.findall(r"msg-error[^>]*>([^<]*)", sent.content.decode())
+    command = Command.objects.get()
+    assert (command.action, command.params, command.deliveries.count()) == ("volume", {"volume": 35}, 7)
+
+
+def test_the_confirmation_of_an_area_with_no_devices_cannot_send(
+    make_user: Any, tree: dict, client_for: Any, mqtt_dir: Path
+) -> None:
+    client = client_for(make_user("op-b", "commune_operator", tree["b"]))
+    r = client.post("/fleet/commands/new/", {"unit": "06658", "action": "volume", "volume": "30"})
+    page = r.content.decode()
+    assert r.status_code == 200 and "lệnh sẽ không tới đâu" in page
+    assert re.search(r'<button type="submit" name="step" value="confirm"\s+disabled', page), page
+    sent = client.post("/fleet/commands/new/", {"unit": "06658", "action": "volume", "volume": "30",
+                                                "step": "confirm", "devices": "0"})  # fmt: skip
+    assert sent.status_code == 400 and not Command.objects.exists()

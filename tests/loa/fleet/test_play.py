@@ -20,7 +20,10 @@ from loa.fleet.services import FleetError, do_send_command
 from loa.media.models import MediaAsset
 from loa.tts.models import SpeechClip
 from tests.loa.fleet.devices import provision  # type: ignore[import-not-found]
-from tests.loa.fleet.helpers import publish_province_bulletin_with_tts  # type: ignore[import-not-found]
+from tests.loa.fleet.helpers import (  # type: ignore[import-not-found]
+    publish_province_bulletin_with_tts,
+    send_from_console,
+)
 
 COMMANDS = "/api/v1/fleet/commands"
 
@@ -248,8 +251,12 @@ def test_console_form_offers_bulletins_and_approved_audio_never_text(
     )
     assert resp.status_code == 400 and "Văn bản gõ tay chưa được duyệt" in resp.content.decode()
     assert not Command.objects.exists()
-    resp = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play",
-                                                "bulletin_id": str(bulletin.pk)})  # fmt: skip
+    confirm = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play",
+                                                   "bulletin_id": str(bulletin.pk)})  # fmt: skip
+    page = confirm.content.decode()  # the confirmation names what plays and where, and sends nothing yet
+    assert confirm.status_code == 200 and 'id="command-confirm"' in page and "Lịch tiêm chủng" in page
+    assert not Command.objects.exists()
+    resp = send_from_console(client, {"unit": "06652", "action": "play", "bulletin_id": str(bulletin.pk)})
     assert resp.status_code == 302, resp.content.decode()[:1000]
     assert Command.objects.get().params["sha256"] == bulletin.audio_asset.sha256
     resp = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play", "text": "Hai",

@@ -25,7 +25,10 @@ from loa.fleet.models import Command, CommandDelivery, PlayLog
 from loa.fleet.services import credentials_for, do_provision_device, do_send_command
 from loa.gateway.service import Gateway, GatewayOptions
 from tests.loa.fleet.brokers import MqttBroker, client_id  # type: ignore[import-not-found]
-from tests.loa.fleet.helpers import publish_province_bulletin_with_tts  # type: ignore[import-not-found]
+from tests.loa.fleet.helpers import (  # type: ignore[import-not-found]
+    publish_province_bulletin_with_tts,
+    send_from_console,
+)
 
 pytestmark = pytest.mark.mqtt
 
@@ -84,9 +87,8 @@ def test_play_now_of_a_province_bulletin_reaches_exactly_commune_a(
         client = client_for(operator)
         form = client.get("/fleet/commands/new/")
         assert form.status_code == 200 and "Thông báo cắt điện" in form.content.decode()
-        resp = client.post(
-            "/fleet/commands/new/",
-            {"unit": tree["a"].code, "action": "play", "bulletin_id": str(bulletin.pk)},
+        resp = send_from_console(
+            client, {"unit": tree["a"].code, "action": "play", "bulletin_id": str(bulletin.pk)}
         )
         assert resp.status_code == 302, resp.content.decode()[:2000]
         command = Command.objects.get(action="play")
