@@ -41,4 +41,7 @@ def test_the_dashboard_draws_its_chart(
             page.wait_for_timeout(100)
         assert page.locator('[data-kpi="plays_planned"] .num').inner_text() == "6"
         assert page.locator("table.drill-down tbody tr[data-code]").count() == 2
+        # one "Bộ lọc" (the period); the monthly report's download is not folded into a second one
+        assert page.locator("details.filters-box").count() == 1
+        assert page.locator("input[name=month]").is_visible()
         assert page.evaluate(FITS)

@@ -12,8 +12,9 @@ document.addEventListener("DOMContentLoaded", () => {
     el.addEventListener("change", () => el.form.submit());
   });
   const phone = window.matchMedia("(max-width: 600px)");
-  // Filters fold into "Bộ lọc" (open on a desk, closed on a phone unless the page was just filtered).
-  document.querySelectorAll("main form.filters").forEach((form) => {
+  // Filters fold into "Bộ lọc" (open on a desk, closed on a phone unless the page was just filtered); a form that
+  // only looks like one (data-no-fold: the monthly report's download) stays as it is.
+  document.querySelectorAll("main form.filters:not([data-no-fold])").forEach((form) => {
     const box = document.createElement("details");
     box.className = "filters-box";
     const summary = document.createElement("summary");
