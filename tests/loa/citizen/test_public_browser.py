@@ -80,11 +80,14 @@ def test_a_citizen_reads_listens_is_alerted_and_reads_offline(
         assert "Phường Hà Tu" in page.inner_text("header")
         assert page.locator("#emergency-banner").count() == 1  # the province's emergency bulletin
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert page.get_attribute("[data-feedback-link]", "href") == "/congdan/phan-anh/?xa=06652"
 
         # read the bulletin, play its audio
         page.click(f"text={PUBLISHED}")
         page.wait_for_url(f"{base}/congdan/ban-tin/{world.ids['published']}/")
         assert "Tiêm phòng dại miễn phí" in page.inner_text("main")
+        # "Phản ánh" from a bulletin opens the form at the commune just chosen (remembered on the phone)
+        assert page.get_attribute("[data-feedback-link]", "href") == "/congdan/phan-anh/?xa=06652"
         state = page.evaluate(
             """async () => {
                 const a = document.querySelector('audio');

@@ -39,6 +39,15 @@
     } catch (e) {}
   }
 
+  // "Phản ánh" opens the form at the remembered commune (the citizen does not look for it again)
+  var feedbackLink = document.querySelector('[data-feedback-link]');
+  if (feedbackLink && feedbackLink.getAttribute('href').indexOf('?') < 0) {
+    try {
+      var mine = JSON.parse(localStorage.getItem(KEY) || 'null');
+      if (mine && mine.code) feedbackLink.href = '/congdan/phan-anh/?xa=' + encodeURIComponent(mine.code);
+    } catch (e) {}
+  }
+
   // --- search as you type, and near me ---
   var form = document.querySelector('[data-commune-search]');
   var list = document.getElementById('communes'), status = document.getElementById('search-status');
