@@ -534,6 +534,17 @@ DEFAULT_TTL_S = 300
 ACTION_LABELS = dict(Command.Action.choices)
 
 
+def check_ordinary_command(action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What an operator or a client may send as a command: the action's parameters, validated; the kill switch is
+    not one (its own path, reason and audit: :mod:`loa.fleet.boards`)."""
+    if action == Command.Action.KILL_SWITCH:
+        raise FleetError(
+            "kill_switch_not_a_command",
+            "Ngắt khẩn cấp bảng tin dùng chức năng “Ngắt khẩn cấp” (cần lý do và mã TOTP), không gửi như lệnh thường.",
+        )
+    return check_command(action, params)
+
+
 def check_command(action: str, params: dict[str, Any]) -> dict[str, Any]:
     model = PARAMS_BY_ACTION.get(action)
     if model is None:
@@ -838,12 +849,7 @@ def do_send_command(
     """
     if (target_unit is None) == (target_device is None):
         raise FleetError("target_invalid", "Chọn đúng một đích: một cụm loa hoặc một đơn vị.")
-    if action == Command.Action.KILL_SWITCH:
-        raise FleetError(
-            "kill_switch_not_a_command",
-            "Ngắt khẩn cấp bảng tin dùng chức năng “Ngắt khẩn cấp” (cần lý do và mã TOTP), không gửi như lệnh thường.",
-        )
-    params = check_command(action, params or {})
+    params = check_ordinary_command(action, params or {})
     if action == Command.Action.PLAY:
         check_play_media(params)
     ttl = int(ttl_s or DEFAULT_TTL_S)

@@ -562,7 +562,7 @@ def command_new(request: HttpRequest) -> HttpResponse:
                         priority=int(p["priority"]) if p.get("priority") else None,
                     )
                 else:
-                    services.check_command(action, _params_from_form(action, request.POST))
+                    services.check_ordinary_command(action, _params_from_form(action, request.POST))
                 if step != "confirm" or request.POST.get("devices") != str(scope["devices"]):
                     if step == "confirm":
                         messages.warning(

@@ -179,3 +179,13 @@ def test_the_confirmation_of_an_area_with_no_devices_cannot_send(
     sent = client.post("/fleet/commands/new/", {"unit": "06658", "action": "volume", "volume": "30",
                                                 "step": "confirm", "devices": "0"})  # fmt: skip
     assert sent.status_code == 400 and not Command.objects.exists()
+
+
+def test_the_kill_switch_is_refused_on_the_command_form_before_any_confirmation(
+    make_user: Any, tree: dict, client_for: Any, mqtt_dir: Path
+) -> None:
+    provision(tree["a"], 1, write_files=False)
+    client = client_for(make_user("op-k", "commune_operator", tree["a"]))
+    r = client.post("/fleet/commands/new/", {"unit": "06652", "action": "kill_switch"})
+    assert r.status_code == 400 and "Ngắt khẩn cấp" in r.content.decode()
+    assert 'id="command-confirm"' not in r.content.decode() and not Command.objects.exists()
