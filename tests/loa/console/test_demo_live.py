@@ -199,3 +199,8 @@ def test_demo_is_quiet_uses_its_port_and_stops_whole(demo: dict[str, Any]) -> No
 
     noisy = [line for line in log.splitlines() if WARNING.search(line) and not shutdown_order(line)]
     assert not noisy, "\n".join(noisy[:20])
+    # the address is announced as ready once the server answers (printed earlier, it answered "refused")
+    lines = log.splitlines()
+    ready = [i for i, line in enumerate(lines) if line == f"Sẵn sàng — mở bảng điều khiển: {demo['base']}/"]
+    accounts = [i for i, line in enumerate(lines) if line.startswith("Tài khoản (mật khẩu")]
+    assert len(ready) == 1 and accounts and ready[0] > accounts[0], log[:3000]

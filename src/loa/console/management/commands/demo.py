@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +17,27 @@ from loa.console.demo import do_seed_demo, do_seed_second_province
 from loa.console.served import use_served_url
 from loa.errors import Refusal
 from loa.fleet.demo import demo_broker_port, start_demo_fleet, stop_demo_fleet, watch_demo_fleet
+
+
+def announce_when_listening(
+    host: str, port: int, url: str, write: Callable[[str], Any], timeout_s: float = 300
+) -> threading.Thread:
+    """Say "Sẵn sàng" with the address once the server accepts connections (static files are collected and the
+    server started after the accounts are printed: an address printed earlier answered "connection refused")."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    write(f"Sẵn sàng — mở bảng điều khiển: {url}")
+                    return
+            except OSError:
+                time.sleep(0.3)
+
+    thread = threading.Thread(target=wait, name="loa-demo-ready", daemon=True)
+    thread.start()
+    return thread
 
 
 class Command(BaseCommand):
@@ -55,7 +80,7 @@ class Command(BaseCommand):
         out.write(
             f"Loa đang chạy trình diễn cho {province.name} ({province.children.count()} xã/phường/đặc khu)."
         )
-        out.write(f"Mở bảng điều khiển: {url}")
+        out.write(f"Bảng điều khiển: {url} (mở được khi dòng “Sẵn sàng” hiện ra, sau vài giây)")
         out.write("")
         out.write("Tài khoản (mật khẩu dùng một lần, chỉ in lần này; phải đổi khi đăng nhập lần đầu):")
         for login in logins:
@@ -80,6 +105,7 @@ class Command(BaseCommand):
                     f"(nhật ký: {log}). Nhấn Ctrl-C để dừng tất cả."
                 )
                 out.write("")
+            announce_when_listening(options["host"], options["port"], url, out.write)
             try:
                 call_command("serve", host=options["host"], port=options["port"])
             finally:
