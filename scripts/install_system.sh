@@ -36,8 +36,10 @@ if [ "$(id -u)" -ne 0 ]; then
     if sudo "$0" "$mode"; then
       exit 0
     fi
+    echo "Không cài được qua sudo. Chạy một lần với quyền root rồi gõ lại lệnh make:" >&2
+  else
+    echo "Thiếu gói hệ thống: ${missing[*]}. Chạy một lần với quyền root rồi gõ lại lệnh make:" >&2
   fi
-  echo "Thiếu gói hệ thống: ${missing[*]}. Chạy một lần với quyền root rồi gõ lại lệnh make:" >&2
   echo "  sudo $0 $mode" >&2
   exit 1
 fi

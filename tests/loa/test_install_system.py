@@ -51,6 +51,8 @@ def test_without_root_when_sudo_is_refused_prints_one_command_and_stops(tmp_path
     result = subprocess.run([str(SCRIPT), "test"], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert f"sudo {SCRIPT} test" in result.stderr
+    assert result.stderr.count("Thiếu gói hệ thống: chromium") == 1, result.stderr  # said once, not twice
+    assert "Không cài được qua sudo" in result.stderr
     assert not (tmp_path / "apt.log").exists()
 
 
