@@ -325,9 +325,18 @@ def do_send_emergency_to_loudspeakers(
         emergency.alert_tone = tone and not tone_failed
         emergency.tone_failed = tone_failed
         emergency.command_id = command.id
-        emergency.save(
-            update_fields=["sha256", "media_url", "duration_s", "alert_tone", "tone_failed", "command_id"]
-        )
+        fields = ["sha256", "media_url", "duration_s", "alert_tone", "tone_failed", "command_id"]
+        # only a row still waiting for its command takes it: one withdrawn meanwhile (do_withdraw_orphaned, after
+        # ORPHAN_AFTER) is off the boards, so its loudspeakers must not play it either (the command rolls back)
+        if not Emergency.objects.filter(
+            pk=emergency.pk, state=Emergency.State.ACTIVE, command_id__isnull=True
+        ).update(**{f: getattr(emergency, f) for f in fields}):
+            raise BroadcastError(
+                "emergency_withdrawn",
+                "Phát khẩn cấp này đã bị gỡ vì quá lâu chưa gửi được tới cụm loa: hãy phát lại nếu vẫn cần.",
+                409,
+            )
+        emergency.save(update_fields=fields)  # the same values: the boards' receivers run (post_save)
         if emergency.bulletin is not None:
             mark_emergency_sent(emergency.bulletin, unit)
         # the citizens who subscribed in the area: a Web Push job queued on commit, after the gateway's poke
@@ -351,6 +360,8 @@ def do_send_emergency_to_loudspeakers(
 def _withdraw(emergency: Emergency, exc: BaseException, *, actor: Any, request: Any) -> None:
     """The emergency's audio or command could not be made: it leaves the boards (cancelled) and the audit says why."""
     reason = getattr(exc, "message", "") or exc.__class__.__name__
+    if getattr(exc, "code", "") == "emergency_withdrawn":
+        return  # withdrawn (and audited) already by do_withdraw_orphaned
     try:
         with transaction.atomic():
             emergency.state = Emergency.State.CANCELLED
@@ -368,6 +379,51 @@ def _withdraw(emergency: Emergency, exc: BaseException, *, actor: Any, request: 
             )
     except Exception:
         logger.exception("Emergency %s could not be taken off the boards", emergency.pk)
+
+
+# An emergency row that has waited this long for its loudspeaker command never gets one: the process making its speech
+# died between steps 2 and 3 of do_start_emergency (a crash, a kill, a power cut), so neither the command nor
+# _withdraw ran. Speech takes seconds; the periodic job "loa.broadcast.orphaned_emergencies" withdraws it after this.
+ORPHAN_AFTER = dt.timedelta(minutes=3)
+
+
+def do_withdraw_orphaned(now: dt.datetime | None = None) -> int:
+    """Take emergencies whose loudspeakers were never commanded off the boards and the citizens' banner (cancelled,
+    audited, logged), as :func:`_withdraw` does for a failure the process lived to see; returns how many."""
+    from django.db.models.signals import post_save
+
+    now = now or timezone.now()
+    stale = Emergency.objects.filter(
+        state=Emergency.State.ACTIVE, command_id__isnull=True, requested_at__lt=now - ORPHAN_AFTER
+    )
+    withdrawn = 0
+    for pk in list(stale.values_list("pk", flat=True)[:100]):
+        with transaction.atomic():
+            # conditional: a step 3 that commits first keeps its emergency (and then this matches nothing)
+            if not Emergency.objects.filter(
+                pk=pk, state=Emergency.State.ACTIVE, command_id__isnull=True
+            ).update(state=Emergency.State.CANCELLED, cancelled_at=now):
+                continue
+            e = Emergency.objects.select_related("unit").get(pk=pk)
+            post_save.send(
+                sender=Emergency, instance=e, created=False, update_fields={"state", "cancelled_at"}
+            )
+            record(
+                "broadcast.emergency_cancelled",
+                unit=e.unit,
+                obj=e,
+                message=f"Phát khẩn cấp “{e.title}” tại {e.unit.name} không gửi được tới cụm loa (máy chủ dừng khi "
+                "đang tạo âm thanh): đã gỡ khỏi bảng tin; hãy phát lại nếu vẫn cần",
+                data={"withdrawn": True, "reason": "orphaned"},
+            )
+        logger.warning(
+            "Phát khẩn cấp %s (%s) chưa từng gửi được tới cụm loa sau %d phút: đã gỡ khỏi bảng tin",
+            pk,
+            e.unit.name,
+            ORPHAN_AFTER.total_seconds() // 60,
+        )
+        withdrawn += 1
+    return withdrawn
 
 
 def do_cancel_emergency(

@@ -48,6 +48,12 @@ PERIODIC: list[Periodic] = [
         "Phát thanh: xử lý lại bản tin chuyển sang còn chờ (nếu lần xử lý ngay khi phát hành bị lỡ)",
     ),
     Periodic(
+        "loa.broadcast.orphaned_emergencies",
+        "loa.jobs.periodic.orphaned_emergencies",
+        1,
+        "Phát khẩn cấp: gỡ khỏi bảng tin phát khẩn cấp chưa từng gửi được tới cụm loa (máy chủ dừng giữa chừng)",
+    ),
+    Periodic(
         "loa.broadcast.compile",
         "loa.jobs.periodic.broadcast_compile",
         60,
@@ -98,6 +104,12 @@ def broadcast_handoffs() -> dict[str, int]:
     from loa.broadcast.handoffs import consume
 
     return dict(consume())
+
+
+def orphaned_emergencies() -> dict[str, int]:
+    from loa.broadcast.emergency import do_withdraw_orphaned
+
+    return {"withdrawn": do_withdraw_orphaned()}
 
 
 def broadcast_compile() -> dict[str, Any]:
