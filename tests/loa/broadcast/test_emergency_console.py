@@ -58,7 +58,7 @@ def _confirm(client: Client, user: User, **extra: str) -> Any:
 def test_the_area_starts_empty_and_the_confirmation_names_what_it_reaches(desk: dict[str, Any]) -> None:
     client = desk["client"]
     html = client.get("/broadcast/emergency/").content.decode()
-    select = html.split('<select name="unit" required>')[1].split("</select>")[0]
+    select = html.split('<select id="em-unit" name="unit" required>')[1].split("</select>")[0]
     assert '<option value="">' in select and "selected" not in select  # no default area
     r = client.post("/broadcast/emergency/", {"unit": "", "text": TEXT, "repeat": "3"})
     assert r.status_code == 400 and "Chọn vùng phát." in r.content.decode()
