@@ -554,15 +554,21 @@ def command_new(request: HttpRequest) -> HttpResponse:
                     from loa.fleet.play import check_play_now
 
                     p = request.POST
-                    check_play_now(
+                    asked = int(p["priority"]) if p.get("priority") else None
+                    cheap = check_play_now(
                         request.user,
                         _play_source(p),
                         target_unit=target_unit,
                         target_device=None,
-                        priority=int(p["priority"]) if p.get("priority") else None,
+                        priority=asked,
                     )
+                    # the class it plays at, when known now (a bulletin still to be read by TTS: at the send)
+                    known = asked if asked is not None else (cheap.play_class if cheap is not None else None)
+                    params: dict[str, Any] | None = None if known is None else {"priority": known}
                 else:
-                    services.check_ordinary_command(action, _params_from_form(action, request.POST))
+                    params = services.check_ordinary_command(action, _params_from_form(action, request.POST))
+                scope["totp"] = _needs_totp(request, action, params, target_unit)
+                scope["priority"] = (params or {}).get("priority")
                 if step != "confirm" or request.POST.get("devices") != str(scope["devices"]):
                     if step == "confirm":
                         messages.warning(
@@ -587,7 +593,7 @@ def command_new(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
             if target_unit is not None and step == "confirm" and exc.code.startswith("totp"):
                 # the operator retypes the code on the same confirmation
-                scope = _command_scope(action, target_unit)
+                scope = {**_command_scope(action, target_unit), "totp": True}
                 return _command_confirmation(request, action, target_unit, scope, status=400)
         else:
             messages.success(request, _("Đã đưa lệnh vào hàng đợi gửi."))
@@ -629,6 +635,17 @@ def _command_scope(action: str, target_unit: Unit) -> dict[str, Any]:
     }
 
 
+def _needs_totp(
+    request: HttpRequest, action: str, params: dict[str, Any] | None, target_unit: Unit
+) -> bool | None:
+    """Whether this command needs the operator's TOTP code (:func:`services.totp_required`, the one rule), or None
+    when that is only known at the send (a play whose class comes from a bulletin still to be read by TTS, in one
+    commune)."""
+    if params is None:
+        return True if services.communes_reached(target_unit, None) > 1 else None
+    return services.totp_required(action, params, target_unit, None, actor=request.user)
+
+
 def _play_summary(request: HttpRequest) -> str:
     """What "play now" will play, in the operator's words (the form's choice, read again with their rights)."""
     from loa.content.access import visible_bulletins
@@ -646,6 +663,23 @@ def _play_summary(request: HttpRequest) -> str:
     return f"“{text[:300]}”" if text else ""
 
 
+_PRIORITY_LABELS = {
+    "1": gettext_lazy("1 — khẩn cấp"),
+    "2": gettext_lazy("2 — trực tiếp"),
+    "3": gettext_lazy("3 — bản tin ưu tiên"),
+    "4": gettext_lazy("4 — thông thường"),
+}
+
+
+def _priority_label(asked: str, known: Any) -> str:
+    """The class the operator chose, else the one the bulletin or audio plays at (when known before the send)."""
+    if asked in _PRIORITY_LABELS:
+        return str(_PRIORITY_LABELS[asked])
+    if str(known) in _PRIORITY_LABELS:
+        return _("%(class)s (theo bản tin)") % {"class": _PRIORITY_LABELS[str(known)]}
+    return _("theo bản tin")
+
+
 def _command_confirmation(
     request: HttpRequest, action: str, target_unit: Unit, scope: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
@@ -657,12 +691,7 @@ def _command_confirmation(
         "scope": scope,
         "action_label": services.ACTION_LABELS.get(action, action),
         "play": _play_summary(request) if action == Command.Action.PLAY else "",
-        "priority": {
-            "1": _("1 — khẩn cấp"),
-            "2": _("2 — trực tiếp"),
-            "3": _("3 — bản tin ưu tiên"),
-            "4": _("4 — thông thường"),
-        }.get(priority, _("theo bản tin")),
+        "priority": _priority_label(priority, scope.get("priority")),
         "repeat": request.POST.get("repeat") or "1",
         "hidden": hidden,
         "totp": request.POST.get("totp", ""),

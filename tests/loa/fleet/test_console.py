@@ -141,6 +141,7 @@ def test_a_command_to_an_area_is_confirmed_on_a_page_naming_what_it_reaches(
     assert first.status_code == 200 and 'id="command-confirm"' in page
     assert "Đặt âm lượng tới Quảng Ninh: 2 xã/phường, 6 cụm loa." in " ".join(page.split()), page
     assert 'name="volume" value="35"' in page and not Command.objects.exists()
+    assert "lệnh này cần mã xác thực một lần" in page and re.search(r'name="totp"[^>]*required', page)
 
     edit = client.post("/fleet/commands/new/", {**form, "step": "edit", "devices": "6"})
     assert edit.status_code == 200 and 'id="command-form"' in edit.content.decode()

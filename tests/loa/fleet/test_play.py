@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,9 @@ def test_console_form_offers_bulletins_and_approved_audio_never_text(
                                                    "bulletin_id": str(bulletin.pk)})  # fmt: skip
     page = confirm.content.decode()  # the confirmation names what plays and where, and sends nothing yet
     assert confirm.status_code == 200 and 'id="command-confirm"' in page and "Lịch tiêm chủng" in page
+    # a normal bulletin (plays at class 4) in the officer's own commune: no code is asked (services.totp_required)
+    assert "Lệnh này không cần mã TOTP." in page and 'name="totp"' not in page
+    assert "Mức ưu tiên: 4 — thông thường (theo bản tin)." in page, re.findall(r"Mức ưu tiên[^<]*", page)
     assert not Command.objects.exists()
     resp = send_from_console(client, {"unit": "06652", "action": "play", "bulletin_id": str(bulletin.pk)})
     assert resp.status_code == 302, resp.content.decode()[:1000]
