@@ -112,9 +112,12 @@ def _storage_full() -> bool:
 def _domain_counts(unit: Unit) -> dict[str, int]:
     """Loudspeakers, bulletins and alarms of the unit's subtree (a few indexed counts)."""
     from loa.content.models import Bulletin, FeedItem, State
-    from loa.fleet.models import Alarm, Device
+    from loa.fleet.models import Alarm, Device, DeviceKind
 
-    devices = Device.objects.filter(unit__path__startswith=unit.path, revoked_at__isnull=True)
+    # the card says "cụm loa": boards (bảng tin) have their own page and are not counted here
+    devices = Device.objects.filter(
+        unit__path__startswith=unit.path, revoked_at__isnull=True, kind=DeviceKind.LOUDSPEAKER
+    )
     return {
         "devices": devices.count(),
         "online": devices.filter(online=True).count(),

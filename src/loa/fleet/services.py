@@ -545,6 +545,15 @@ def check_ordinary_command(action: str, params: dict[str, Any]) -> dict[str, Any
     return check_command(action, params)
 
 
+# parameters an operator types in the console, named as the form names them, with what is allowed
+_PARAM_WORDS = {
+    "volume": ("Âm lượng", "phải là số nguyên từ 0 đến 100"),
+    "repeat": ("Số lần phát", "phải là số nguyên từ 1 trở lên"),
+    "brightness": ("Độ sáng", "phải là số nguyên từ 0 đến 100"),
+    "priority": ("Mức ưu tiên", "phải từ 1 đến 4"),
+}
+
+
 def check_command(action: str, params: dict[str, Any]) -> dict[str, Any]:
     model = PARAMS_BY_ACTION.get(action)
     if model is None:
@@ -555,7 +564,11 @@ def check_command(action: str, params: dict[str, Any]) -> dict[str, Any]:
         parts = []
         for err in exc.errors()[:4]:
             where = ".".join(str(p) for p in err["loc"]) or "tham số"
-            parts.append(f"{where}: {'thiếu' if err['type'] == 'missing' else 'không hợp lệ'}")
+            if where in _PARAM_WORDS:  # the operator's words and the allowed range, not the wire name
+                name, allowed = _PARAM_WORDS[where]
+                parts.append(f"{name} {allowed}" if err["type"] != "missing" else f"thiếu {name.lower()}")
+            else:
+                parts.append(f"{where}: {'thiếu' if err['type'] == 'missing' else 'không hợp lệ'}")
         raise FleetError(
             "params_invalid", "Tham số của lệnh không hợp lệ: " + "; ".join(parts) + "."
         ) from None
@@ -651,6 +664,17 @@ def check_totp(user: Any, code: str) -> None:
 
     code = "".join((code or "").split())
     if not code:
+        from django_otp import devices_for_user
+
+        if getattr(user, "pk", None) and not any(devices_for_user(user, confirmed=True)):
+            # a code this person cannot produce yet: say how to get one instead of asking for it
+            raise FleetError(  # the same code for clients: only the message says what to do
+                "totp_required",
+                "Lệnh này cần mã xác thực một lần (TOTP), nhưng tài khoản của bạn chưa đăng ký ứng dụng xác "
+                "thực: vào /accounts/2fa/setup/ để đăng ký (quét mã QR bằng ứng dụng trên điện thoại), hoặc nhờ "
+                "người đã đăng ký gửi lệnh này.",
+                403,
+            )
         raise FleetError(
             "totp_required",
             "Lệnh này cần mã xác thực một lần (TOTP) từ ứng dụng xác thực của bạn.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -549,32 +550,17 @@ def command_new(request: HttpRequest) -> HttpResponse:
                 # a command to an area is confirmed on a page naming what it reaches (the device page's own
                 # buttons name their one cluster already); the page carries the count it showed, and if the area
                 # changed meanwhile it asks again with the new figures
-                scope = _command_scope(action, target_unit)
-                if action == Command.Action.PLAY:  # what cannot be sent is refused before the confirmation
-                    from loa.fleet.play import check_play_now
-
-                    p = request.POST
-                    asked = int(p["priority"]) if p.get("priority") else None
-                    cheap = check_play_now(
-                        request.user,
-                        _play_source(p),
-                        target_unit=target_unit,
-                        target_device=None,
-                        priority=asked,
-                    )
-                    # the class it plays at, when known now (a bulletin still to be read by TTS: at the send)
-                    known = asked if asked is not None else (cheap.play_class if cheap is not None else None)
-                    params: dict[str, Any] | None = None if known is None else {"priority": known}
-                else:
-                    params = services.check_ordinary_command(action, _params_from_form(action, request.POST))
-                scope["totp"] = _needs_totp(request, action, params, target_unit)
-                scope["priority"] = (params or {}).get("priority")
+                scope = _confirmation_scope(request, action, target_unit)  # refuses what cannot be sent
                 if step != "confirm" or request.POST.get("devices") != str(scope["devices"]):
                     if step == "confirm":
                         messages.warning(
                             request, _("Số thiết bị của vùng nhận lệnh vừa thay đổi: xem lại rồi xác nhận.")
                         )
                     return _command_confirmation(request, action, target_unit, scope)
+            sent = _already_sent(request)
+            if sent is not None:  # "Gửi" again (Back, a double tap): the command went out once, not twice
+                messages.info(request, _("Lệnh này đã được gửi; không gửi lần nữa."))
+                return redirect("fleet:command", command_id=sent)
             if action == "play":
                 command = _play_from_form(request, target_unit, target_device)
             else:
@@ -593,9 +579,10 @@ def command_new(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
             if target_unit is not None and step == "confirm" and exc.code.startswith("totp"):
                 # the operator retypes the code on the same confirmation
-                scope = {**_command_scope(action, target_unit), "totp": True}
+                scope = {**_confirmation_scope(request, action, target_unit), "totp": True}
                 return _command_confirmation(request, action, target_unit, scope, status=400)
         else:
+            _remember_sent(request, command.pk)
             messages.success(request, _("Đã đưa lệnh vào hàng đợi gửi."))
             return redirect("fleet:command", command_id=command.pk)
         if target_device is not None:
@@ -603,6 +590,23 @@ def command_new(request: HttpRequest) -> HttpResponse:
     elif request.method != "GET":
         return HttpResponse(status=405)
     return _command_form(request, units, status=400 if request.method == "POST" else 200)
+
+
+SENT_KEY = "loa_fleet_sent_confirmations"  # session: confirmation id → the command it sent (the last 50)
+
+
+def _already_sent(request: HttpRequest) -> str | None:
+    """The command a confirmation page already sent, if this is that page submitted again."""
+    confirmation = request.POST.get("confirmation", "")
+    return request.session.get(SENT_KEY, {}).get(confirmation) if confirmation else None
+
+
+def _remember_sent(request: HttpRequest, command_id: Any) -> None:
+    confirmation = request.POST.get("confirmation", "")
+    if confirmation:
+        sent = dict(list(request.session.get(SENT_KEY, {}).items())[-49:])
+        sent[confirmation] = str(command_id)
+        request.session[SENT_KEY] = sent
 
 
 def _command_form(request: HttpRequest, units: Any, *, status: int) -> HttpResponse:
@@ -633,6 +637,30 @@ def _command_scope(action: str, target_unit: Unit) -> dict[str, Any]:
         "communes": services.communes_reached(target_unit, None),
         "what": _("bảng tin") if for_boards else _("cụm loa"),
     }
+
+
+def _confirmation_scope(request: HttpRequest, action: str, target_unit: Unit) -> dict[str, Any]:
+    """What the confirmation shows: the devices reached, whether a TOTP code is needed, the class a play runs at
+    and the parameters — after refusing, before anything is made or signed, what cannot be sent."""
+    scope = _command_scope(action, target_unit)
+    params: dict[str, Any] | None
+    if action == Command.Action.PLAY:
+        from loa.fleet.play import check_play_now
+
+        p = request.POST
+        asked = int(p["priority"]) if p.get("priority") else None
+        cheap = check_play_now(
+            request.user, _play_source(p), target_unit=target_unit, target_device=None, priority=asked
+        )
+        # the class it plays at, when known now (a bulletin still to be read by TTS: at the send)
+        known = asked if asked is not None else (cheap.play_class if cheap is not None else None)
+        params = None if known is None else {"priority": known}
+    else:
+        params = services.check_ordinary_command(action, _params_from_form(action, request.POST))
+    scope["totp"] = _needs_totp(request, action, params, target_unit)
+    scope["priority"] = (params or {}).get("priority")
+    scope["params"] = params or {}
+    return scope
 
 
 def _needs_totp(
@@ -683,7 +711,7 @@ def _priority_label(asked: str, known: Any) -> str:
 def _command_confirmation(
     request: HttpRequest, action: str, target_unit: Unit, scope: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    kept = ("csrfmiddlewaretoken", "step", "devices", "totp")
+    kept = ("csrfmiddlewaretoken", "step", "devices", "totp", "confirmation")
     hidden = [(k, v) for k, values in request.POST.lists() if k not in kept for v in values]
     priority = request.POST.get("priority", "")
     context = {
@@ -695,8 +723,21 @@ def _command_confirmation(
         "repeat": request.POST.get("repeat") or "1",
         "hidden": hidden,
         "totp": request.POST.get("totp", ""),
+        "details": _param_details(scope.get("params") or {}),
+        # one id per confirmation page: sending it twice (Back, a double tap) sends one command
+        "confirmation": uuid.uuid4().hex,
     }
     return render(request, "fleet/command_confirm.html", context, status=status)
+
+
+def _param_details(params: dict[str, Any]) -> list[str]:
+    """What the command sets, in the form's words (the confirmation says it before anything is sent)."""
+    out = []
+    if "volume" in params and "priority" not in params:
+        out.append(_("Âm lượng mới: %(v)s/100") % {"v": params["volume"]})
+    if "brightness" in params:
+        out.append(_("Độ sáng mới: %(v)s %%") % {"v": params["brightness"]})
+    return out
 
 
 @login_required

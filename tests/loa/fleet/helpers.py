@@ -59,5 +59,9 @@ def send_from_console(client: Any, data: dict[str, str]) -> Any:
     if first.status_code != 200 or 'id="command-confirm"' not in page:
         return first
     shown = re.search(r'name="devices" value="(\d+)"', page)
-    assert shown is not None, page[:2000]
-    return client.post("/fleet/commands/new/", {**data, "step": "confirm", "devices": shown.group(1)})
+    confirmation = re.search(r'name="confirmation" value="([0-9a-f]+)"', page)
+    assert shown is not None and confirmation is not None, page[:2000]
+    return client.post(
+        "/fleet/commands/new/",
+        {**data, "step": "confirm", "devices": shown.group(1), "confirmation": confirmation.group(1)},
+    )

@@ -75,7 +75,7 @@ def test_command_from_console_shows_delivery_state(
     partial = client.get(resp["Location"], HTTP_HX_REQUEST="true").content.decode()
     assert partial.lstrip().startswith('<section id="deliveries"')
     bad = client.post("/fleet/commands/new/", {"unit": "06652", "action": "volume", "volume": "500"})
-    assert bad.status_code == 400 and "không hợp lệ" in bad.content.decode()
+    assert bad.status_code == 400 and "Âm lượng phải là số nguyên từ 0 đến 100" in bad.content.decode()
     reboot = send_from_console(client, {"unit": "06652", "action": "reboot"})
     assert reboot.status_code == 400 and "TOTP" in reboot.content.decode()
     assert Command.objects.count() == 1
@@ -161,12 +161,19 @@ def test_a_command_to_an_area_is_confirmed_on_a_page_naming_what_it_reaches(
     # (a wrong code makes django-otp wait before the next try; the test does not sleep through it)
     TOTPDevice.objects.filter(user=tech).update(throttling_failure_count=0, throttling_failure_timestamp=None)
 
-    sent = client.post(
-        "/fleet/commands/new/", {**form, "step": "confirm", "devices": "7", "totp": totp_now(tech)}
-    )
+    confirmation = re.search(r'name="confirmation" value="([0-9a-f]+)"', wrong.content.decode())
+    assert confirmation is not None
+    assert "Âm lượng mới: 35/100" in wrong.content.decode()  # what the command sets, before it is sent
+    final = {**form, "step": "confirm", "devices": "7", "confirmation": confirmation.group(1)}
+    sent = client.post("/fleet/commands/new/", {**final, "totp": totp_now(tech)})
     assert sent.status_code == 302, re.findall(r"msg-error[^>]*>([^<]*)", sent.content.decode())
     command = Command.objects.get()
     assert (command.action, command.params, command.deliveries.count()) == ("volume", {"volume": 35}, 7)
+    # Back, then "Gửi" again on the same confirmation page: one command, and the page of the one already sent
+    TOTPDevice.objects.filter(user=tech).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    again = client.post("/fleet/commands/new/", {**final, "totp": totp_now(tech)})
+    assert again.status_code == 302 and again["Location"] == f"/fleet/commands/{command.pk}/"
+    assert Command.objects.count() == 1
 
 
 def test_the_confirmation_of_an_area_with_no_devices_cannot_send(
@@ -190,3 +197,18 @@ def test_the_kill_switch_is_refused_on_the_command_form_before_any_confirmation(
     r = client.post("/fleet/commands/new/", {"unit": "06652", "action": "kill_switch"})
     assert r.status_code == 400 and "Ngắt khẩn cấp" in r.content.decode()
     assert 'id="command-confirm"' not in r.content.decode() and not Command.objects.exists()
+
+
+def test_an_operator_without_an_authenticator_is_told_how_to_get_a_code(
+    make_user: Any, tree: dict, client_for: Any, mqtt_dir: Path
+) -> None:
+    """A reboot needs a TOTP code; someone who never enrolled one is told where to, not asked for a code they
+    cannot read off any phone."""
+    provision(tree["a"], 1, write_files=False)
+    client = client_for(make_user("op-no-otp", "commune_operator", tree["a"]))
+    r = send_from_console(client, {"unit": "06652", "action": "reboot"})
+    page = r.content.decode()
+    assert (
+        r.status_code == 400 and "chưa đăng ký ứng dụng xác thực" in page and "/accounts/2fa/setup/" in page
+    )
+    assert not Command.objects.exists()
