@@ -44,4 +44,9 @@ def test_the_dashboard_draws_its_chart(
         # one "Bộ lọc" (the period); the monthly report's download is not folded into a second one
         assert page.locator("details.filters-box").count() == 1
         assert page.locator("input[name=month]").is_visible()
+        # a KPI table's caption is a heading across the card, on a phone too (it was one letter a line)
+        widths = page.evaluate(
+            "() => [...document.querySelectorAll('table.kpi-table caption')].map(c => c.getBoundingClientRect().width)"
+        )
+        assert widths and min(widths) > width / 2, widths
         assert page.evaluate(FITS)

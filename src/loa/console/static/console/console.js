@@ -24,18 +24,27 @@ document.addEventListener("DOMContentLoaded", () => {
     box.appendChild(form);
     box.open = !phone.matches;
   });
-  // Tables read as cards on a phone: each cell is labelled with its column's heading.
-  document.querySelectorAll("main table").forEach((table) => {
-    const heads = Array.from(table.querySelectorAll(":scope > thead > tr > th")).map((th) => th.textContent.trim());
-    if (!heads.length) return;
-    table.querySelectorAll(":scope > tbody > tr").forEach((tr) => {
-      Array.from(tr.children).forEach((td, i) => {
-        if (td.tagName === "TD" && !td.hasAttribute("data-label") && heads[i] && !td.hasAttribute("colspan")) {
-          td.setAttribute("data-label", heads[i]);
-        }
+  // Tables read as cards on a phone: each cell is labelled with its column's heading — again after htmx swaps
+  // part of the page in (a command's deliveries refresh every 2 s and lost their labels).
+  const labelTables = (root) => {
+    root.querySelectorAll("table").forEach((table) => {
+      const heads = Array.from(table.querySelectorAll(":scope > thead > tr > th")).map((th) => th.textContent.trim());
+      if (!heads.length) return;
+      table.querySelectorAll(":scope > tbody > tr").forEach((tr) => {
+        Array.from(tr.children).forEach((td, i) => {
+          if (td.tagName === "TD" && !td.hasAttribute("data-label") && heads[i] && !td.hasAttribute("colspan")) {
+            td.setAttribute("data-label", heads[i]);
+          }
+        });
       });
     });
-  });
+  };
+  const main = document.querySelector("main");
+  if (main) {
+    labelTables(main);
+    // after any swap (an outerHTML swap's event target is the element it replaced): label what is new, cheaply
+    document.body.addEventListener("htmx:afterSettle", () => labelTables(main));
+  }
   // One date format (dd/mm/yyyy, with hh:mm for a moment) and one date picker: the calendar button opens the
   // browser's own calendar and writes the chosen day back in that format; typing works as well.
   const pad = (n) => String(n).padStart(2, "0");
