@@ -86,8 +86,11 @@ def test_a_citizen_reads_listens_is_alerted_and_reads_offline(
         page.click(f"text={PUBLISHED}")
         page.wait_for_url(f"{base}/congdan/ban-tin/{world.ids['published']}/")
         assert "Tiêm phòng dại miễn phí" in page.inner_text("main")
-        # "Phản ánh" from a bulletin opens the form at the commune just chosen (remembered on the phone)
+        # the tabs of a bulletin's page open at the commune just chosen (remembered on the phone): its news, its
+        # feedback form, its polls
         assert page.get_attribute("[data-feedback-link]", "href") == "/congdan/phan-anh/?xa=06652"
+        assert page.get_attribute("[data-polls-link]", "href") == "/congdan/tham-do/?xa=06652"
+        assert page.get_attribute("[data-feed-link]", "href") == "/congdan/xa/06652/"
         state = page.evaluate(
             """async () => {
                 const a = document.querySelector('audio');

@@ -39,14 +39,21 @@
     } catch (e) {}
   }
 
-  // "Phản ánh" opens the form at the remembered commune (the citizen does not look for it again)
-  var feedbackLink = document.querySelector('[data-feedback-link]');
-  if (feedbackLink && feedbackLink.getAttribute('href').indexOf('?') < 0) {
-    try {
-      var mine = JSON.parse(localStorage.getItem(KEY) || 'null');
-      if (mine && mine.code) feedbackLink.href = '/congdan/phan-anh/?xa=' + encodeURIComponent(mine.code);
-    } catch (e) {}
-  }
+  // The tabs open at the remembered commune — its news, its feedback form, its polls — instead of asking for it
+  // again (a page that names its commune itself, its feed, has set them already)
+  try {
+    var mine = JSON.parse(localStorage.getItem(KEY) || 'null');
+    if (mine && mine.code) {
+      var code = encodeURIComponent(mine.code);
+      var tabs = [['[data-feed-link]', '/congdan/', '/congdan/xa/' + code + '/'],
+                  ['[data-feedback-link]', '/congdan/phan-anh/', '/congdan/phan-anh/?xa=' + code],
+                  ['[data-polls-link]', '/congdan/tham-do/', '/congdan/tham-do/?xa=' + code]];
+      tabs.forEach(function (tab) {
+        var link = document.querySelector(tab[0]);
+        if (link && link.getAttribute('href') === tab[1]) link.href = tab[2];
+      });
+    }
+  } catch (e) {}
 
   // --- search as you type, and near me ---
   var form = document.querySelector('[data-commune-search]');
