@@ -681,7 +681,12 @@ def check_totp(user: Any, code: str) -> None:
             403,
         )
     if not code.isdigit() or len(code) not in (6, 8) or match_token(user, code) is None:
-        raise FleetError("totp_invalid", "Mã xác thực (TOTP) không đúng, đã dùng hoặc đã hết hạn.", 403)
+        raise FleetError(
+            "totp_invalid",
+            "Mã xác thực (TOTP) không đúng, đã dùng hoặc đã hết hạn. Mỗi mã chỉ dùng được một lần: nếu vừa dùng "
+            "mã này (ví dụ để phát), hãy chờ mã tiếp theo trên ứng dụng (tối đa 30 giây) rồi nhập lại.",
+            403,
+        )
 
 
 def _next_seq(topic: str) -> int:
