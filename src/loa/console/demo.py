@@ -16,6 +16,7 @@ from loa.accounts.roles import Role
 from loa.accounts.services import one_time_password
 from loa.audit.log import record
 from loa.citizen.polls.demo import seed_demo_poll
+from loa.content.demo import seed_demo_bulletins
 from loa.signage.demo import seed_demo_boards
 from loa.units.catalogue import do_import_units
 from loa.units.models import Kind, Level, Unit
@@ -71,6 +72,14 @@ def do_seed_demo(province_code: str) -> tuple[Unit, list[DemoLogin]]:
             communes,
             author=users.filter(username="tinh.bientap").first(),
             approver=users.filter(username="tinh.duyet").first(),
+        )
+        seed_demo_bulletins(
+            province,
+            communes,
+            province_editor=users.filter(username="tinh.bientap").first(),
+            province_approver=users.filter(username="tinh.duyet").first(),
+            commune_operator=users.filter(username="xa.vanhanh").first(),
+            commune_approver=users.filter(username="xa.duyet").first(),
         )
         record(
             "demo.seeded",

@@ -80,3 +80,30 @@ def test_a_second_province_has_people_of_its_own_who_see_nothing_of_the_first(
     assert client_for(admin2).get(f"/units/{commune_of_first.code}/").status_code == 404
     assert client_for(admin1).get(f"/units/{second.code}/").status_code == 404
     assert client_for(admin2).get(f"/units/{second.code}/").status_code == 200
+
+
+def test_the_demo_has_published_bulletins_with_audio_to_read_and_play(
+    seeded: tuple[Unit, list[Any]], client_for: Any
+) -> None:
+    """A new user finds bulletins at once: the province's notice in the demo communes' inboxes and the first
+    commune's own notice, each approved by another person, published, with its TTS audio — offered by "Phát ngay"
+    and read in the citizens' app; a second seed adds none."""
+    from loa.content.demo import COMMUNE_NOTICE, PROVINCE_NOTICE
+    from loa.content.models import Bulletin, FeedItem, State
+
+    province, _logins = seeded
+    published = Bulletin.objects.filter(state=State.PUBLISHED).select_related("origin_unit", "audio_asset")
+    assert {b.title for b in published} == {PROVINCE_NOTICE["title"], COMMUNE_NOTICE["title"]}
+    assert all(b.audio_asset is not None and (b.audio_asset.duration_s or 0) > 2 for b in published)
+    commune = province.children.order_by("code").first()
+    assert commune is not None
+    assert FeedItem.objects.filter(bulletin__origin_unit=province, unit=commune).exists()  # in its inbox
+    operator = User.objects.get(username="xa.vanhanh")
+    User.objects.filter(pk=operator.pk).update(must_change_password=False)
+    operator.refresh_from_db()
+    form = client_for(operator).get("/fleet/commands/new/?action=play").content.decode()
+    assert PROVINCE_NOTICE["title"] in form and COMMUNE_NOTICE["title"] in form
+    feed = Client().get(f"/congdan/xa/{commune.code}/").content.decode()
+    assert COMMUNE_NOTICE["title"] in feed
+    do_seed_demo("22")
+    assert Bulletin.objects.filter(state=State.PUBLISHED).count() == 2
