@@ -548,7 +548,7 @@ def check_ordinary_command(action: str, params: dict[str, Any]) -> dict[str, Any
 # parameters an operator types in the console, named as the form names them, with what is allowed
 _PARAM_WORDS = {
     "volume": ("Âm lượng", "phải là số nguyên từ 0 đến 100"),
-    "repeat": ("Số lần phát", "phải là số nguyên từ 1 trở lên"),
+    "repeat": ("Số lần phát", "phải là số nguyên từ 1 đến 100"),
     "brightness": ("Độ sáng", "phải là số nguyên từ 0 đến 100"),
     "priority": ("Mức ưu tiên", "phải từ 1 đến 4"),
 }
@@ -573,6 +573,16 @@ def check_command(action: str, params: dict[str, Any]) -> dict[str, Any]:
             "params_invalid", "Tham số của lệnh không hợp lệ: " + "; ".join(parts) + "."
         ) from None
     return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def area_reach(unit: Unit, *, for_boards: bool) -> Any:
+    """The devices a command to ``unit`` reaches: its active boards, or its active loudspeaker clusters (the one
+    query :func:`do_send_command` makes its rows from and the console's confirmation counts)."""
+    return (
+        Device.objects.active()
+        .in_unit(unit)
+        .filter(kind=DeviceKind.EBOARD if for_boards else DeviceKind.LOUDSPEAKER)
+    )
 
 
 def communes_reached(target_unit: Unit | None, target_device: Device | None) -> int:
@@ -898,9 +908,8 @@ def do_send_command(
     else:
         assert target_unit is not None
         unit = target_unit
-        kind = DeviceKind.EBOARD if for_boards else DeviceKind.LOUDSPEAKER
         # the rows come from this query in one INSERT … SELECT: no device id passes through Python
-        reach = Device.objects.active().in_unit(unit).filter(kind=kind)
+        reach = area_reach(target_unit, for_boards=for_boards)
         devices = []
         reached = reach.count()
         topic = topics.group_command_topic(list(broker.unit_codes_of(unit.path)))

@@ -628,8 +628,7 @@ def _command_form(request: HttpRequest, units: Any, *, status: int) -> HttpRespo
 def _command_scope(action: str, target_unit: Unit) -> dict[str, Any]:
     """What a command to an area reaches, counted the way :func:`services.do_send_command` counts its rows."""
     for_boards = services.board_route(action, target_unit, None)  # refuses an action the area's devices lack
-    reach = Device.objects.active().in_unit(target_unit)
-    reach = reach.filter(kind=DeviceKind.EBOARD if for_boards else DeviceKind.LOUDSPEAKER)
+    reach = services.area_reach(target_unit, for_boards=for_boards)
     devices = reach.count()
     return {
         "devices": devices,
@@ -657,20 +656,20 @@ def _confirmation_scope(request: HttpRequest, action: str, target_unit: Unit) ->
         params = None if known is None else {"priority": known}
     else:
         params = services.check_ordinary_command(action, _params_from_form(action, request.POST))
-    scope["totp"] = _needs_totp(request, action, params, target_unit)
+    scope["totp"] = _needs_totp(request, action, params, target_unit, communes=scope["communes"])
     scope["priority"] = (params or {}).get("priority")
     scope["params"] = params or {}
     return scope
 
 
 def _needs_totp(
-    request: HttpRequest, action: str, params: dict[str, Any] | None, target_unit: Unit
+    request: HttpRequest, action: str, params: dict[str, Any] | None, target_unit: Unit, *, communes: int
 ) -> bool | None:
     """Whether this command needs the operator's TOTP code (:func:`services.totp_required`, the one rule), or None
     when that is only known at the send (a play whose class comes from a bulletin still to be read by TTS, in one
     commune)."""
     if params is None:
-        return True if services.communes_reached(target_unit, None) > 1 else None
+        return True if communes > 1 else None
     return services.totp_required(action, params, target_unit, None, actor=request.user)
 
 
@@ -687,8 +686,7 @@ def _play_summary(request: HttpRequest) -> str:
     if asset.isdecimal():
         a = usable_media_assets(request.user).filter(pk=int(asset)).first()
         return _("Âm thanh “%(t)s”") % {"t": a.original_name or a.sha256[:12]} if a else ""
-    text = post.get("text", "").strip()
-    return f"“{text[:300]}”" if text else ""
+    return ""  # typed text never reaches the confirmation: check_play_now refuses it (docs/adr/0007)
 
 
 _PRIORITY_LABELS = {
