@@ -8,9 +8,10 @@
 set -euo pipefail
 mode="${1:-test}"
 
-# libpango-1.0-0, libpangoft2-1.0-0 and fonts-noto-core: WeasyPrint's PDF reports in Noto Serif (docs/adr/0012);
+# libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0 (font subsetting; without it WeasyPrint warns on each PDF)
+# and fonts-noto-core: WeasyPrint's PDF reports in Noto Serif (docs/adr/0012);
 # poppler-utils also reads those PDFs back in the report tests (pdftotext, pdftoppm).
-packages=(python3-venv ffmpeg espeak-ng mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core)
+packages=(python3-venv ffmpeg espeak-ng mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core)
 if [ "$mode" = test ]; then
   # chromium for the browser tests (fonts-dejavu-core so Vietnamese renders in screenshots), mosquitto-clients and
   # sox for the broker and audio tests, gettext for the translation catalogue's msgfmt check.

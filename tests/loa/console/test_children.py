@@ -7,6 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import httpx
 
 
 def test_children_die_with_their_parent() -> None:
@@ -40,3 +43,97 @@ def test_children_die_with_their_parent() -> None:
                 return
         time.sleep(0.1)
     raise AssertionError("the child outlived its parent")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_stop_ends_a_child_that_ignores_sigterm_and_what_it_started() -> None:
+    """A worker that does not stop when asked (django-q2 waiting on a task) is ended after the timeout, and so are
+    its own children (the sentinel and its workers), which no signal from the parent's death would reach."""
+    from loa.processes import spawn, stop
+
+    child = spawn(
+        [
+            sys.executable,
+            "-c",
+            "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+            "g = subprocess.Popen(['sleep', '120']); print(g.pid, flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    grandchild = int(child.stdout.readline())
+    started = time.monotonic()
+    stop([child], timeout=1)
+    took = time.monotonic() - started
+    assert child.returncode == -signal.SIGKILL, child.returncode
+    assert 0.9 <= took < 5, took
+    deadline = time.monotonic() + 5
+    while not _gone(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(grandchild), "the worker's own child outlived the stop"
+
+
+def test_a_child_that_stops_when_asked_is_not_waited_for() -> None:
+    from loa.processes import spawn, stop
+
+    child = spawn(["sleep", "120"])
+    started = time.monotonic()
+    stop([child], timeout=10)
+    assert child.returncode == -signal.SIGTERM
+    assert time.monotonic() - started < 2
+
+
+def test_serve_stops_its_worker_on_sigterm_and_exits_cleanly(tmp_path: Path) -> None:
+    """`loa serve` under systemd or `kill`: SIGTERM stops the web server, then the background worker it started
+    (django-q2's whole tree), and the exit status is 0 (a requested stop)."""
+    from loa_protocol.ports import reserve_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
+    env.update(LOA_DATA_DIR=str(tmp_path))
+    loa = [sys.executable, "-c", "from loa.cli import main; main()"]
+    subprocess.run([*loa, "migrate", "-v0"], env=env, check=True)
+    port = reserve_port()
+    serve = subprocess.Popen([*loa, "serve", "--port", str(port)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        tree: set[int] = set()
+        while time.monotonic() < deadline and len(tree) < 3:  # worker, its sentinel, its pool…
+            tree = _descendants(serve.pid)
+            time.sleep(0.2)
+        assert len(tree) >= 3, tree
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        tree = _descendants(serve.pid)
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(30) == 0
+        assert all(_gone(pid) for pid in tree), [pid for pid in tree if not _gone(pid)]
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                    out.add(int(entry.name))
+                    todo.append(int(entry.name))
+    return {p for p in out if not _gone(p)}

@@ -90,6 +90,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return f"{pid} (gone)"
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[dict[str, Any]]:
     port = reserve_port()
@@ -183,12 +190,17 @@ def test_demo_is_quiet_uses_its_port_and_stops_whole(demo: dict[str, Any]) -> No
 
     proc = demo["proc"]
     started_by_demo = _descendants(proc.pid)
+    named = {pid: _cmdline(pid) for pid in started_by_demo}
     assert len(started_by_demo) >= 3, "worker, gateway (and its broker) and simulator"
     # the log's clock: Vietnam time, "2026-12-06 06:38:03,794" (compared as text)
     stopping_at = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).strftime("%Y-%m-%d %H:%M:%S")
     proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
-    _wait("everything the demo started to stop", lambda: not any(_alive(p) for p in started_by_demo), 30)
+    assert proc.wait(45) == 0, "a requested stop"
+    try:
+        _wait("everything the demo started to stop", lambda: not any(_alive(p) for p in started_by_demo), 30)
+    except AssertionError:
+        survivors = [named[p] for p in started_by_demo if _alive(p)]
+        raise AssertionError(f"still running 30 s after the demo stopped: {survivors}") from None
 
     log = (demo["dir"] / "demo.log").read_text() + (demo["dir"] / "demo-fleet.log").read_text()
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from loa.console.served import use_served_url
-from loa.processes import spawn, stop
+from loa.processes import spawn, stop, stop_on_sigterm
 
 
 class Command(BaseCommand):
@@ -28,10 +28,11 @@ class Command(BaseCommand):
 
         use_served_url(options["host"], options["port"])
         call_command("collectstatic", interactive=False, verbosity=0)
+        stop_on_sigterm()
         worker = None
-        if settings.LOA_MODE == "embedded" and not options["no_worker"]:
-            worker = spawn([sys.executable, "-m", "loa.cli", "qcluster"])
         try:
+            if settings.LOA_MODE == "embedded" and not options["no_worker"]:
+                worker = spawn([sys.executable, "-m", "loa.cli", "qcluster"])
             uvicorn.run(
                 "loa.asgi:application",
                 host=options["host"],
