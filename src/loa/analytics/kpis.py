@@ -185,13 +185,15 @@ def _choice(choices: type[Field] | type[ContentType] | type[Priority]) -> Callab
 
 
 def _installed(p: Period) -> float:
-    return float(sum(n for *_rest, n in p.installed))
+    """Loudspeaker clusters only: the KPI says "cụm loa" (boards are counted in the inventory KPIs)."""
+    return float(sum(n for *_rest, kind, _path, n in p.installed if kind == DeviceKind.LOUDSPEAKER))
 
 
 def _online_now(p: Period) -> float | None:
     n = (
         Device.objects.in_unit(p.unit)
         .active()
+        .filter(kind=DeviceKind.LOUDSPEAKER)
         .aggregate(all=Count("id"), on=Count("id", filter=Q(online=True)))
     )
     return ratio(n["on"], n["all"])
@@ -487,7 +489,8 @@ DRILL_HEADER = [
 
 def drill_down(period: Period) -> list[DrillRow]:
     """Province → commune → zone → cluster: one row per active child unit (with the bulletins it originated), then
-    one per cluster hung on the unit itself (a commune's clusters outside any zone, a zone's clusters)."""
+    one per cluster hung on the unit itself (a commune's clusters outside any zone, a zone's clusters). Clusters
+    are loudspeakers: the table counts and lists no board (its figures are plays and airtime)."""
     unit = period.unit
     metrics = (*DRILL_METRICS, "bulletins")
     period_days = {"day__gte": period.first, "day__lte": period.last, "metric__in": metrics}
@@ -518,6 +521,7 @@ def drill_down(period: Period) -> list[DrillRow]:
     for path, n in (
         Device.objects.in_unit(unit)
         .active()
+        .filter(kind=DeviceKind.LOUDSPEAKER)
         .exclude(unit=unit)
         .order_by()
         .values_list("unit__path")
@@ -527,7 +531,7 @@ def drill_down(period: Period) -> list[DrillRow]:
             r.devices += n
     own = {
         device_id: DrillRow(device_id, name or device_id, True, devices=1)
-        for device_id, name in Device.objects.filter(unit=unit)
+        for device_id, name in Device.objects.filter(unit=unit, kind=DeviceKind.LOUDSPEAKER)
         .active()
         .order_by("device_id")
         .values_list("device_id", "name")

@@ -11,7 +11,7 @@ from loa.analytics import kpis, rollup
 from loa.analytics.kpis import Period
 from loa.broadcast.models import Emergency
 from loa.content.models import Bulletin
-from loa.fleet.models import Command, CommandDelivery, PlayLog
+from loa.fleet.models import Command, CommandDelivery, Device, DeviceKind, PlayLog
 from tests.loa.analytics.conftest import DAYS, NOW, World, at, simulate  # type: ignore[import-not-found]
 
 
@@ -98,3 +98,31 @@ def test_emergency_reach(world: World) -> None:
     assert v["emergency_reach_p99_s"] == 0.4
     assert v["emergency_reach_ratio"] == round(200 / 3, 2)
     assert values(Period(world.tree["a"], DAYS[0], DAYS[-1]))["emergency_reach_ratio"] is None
+
+
+def test_boards_are_not_counted_as_loudspeaker_clusters(world: World) -> None:
+    """ "Số cụm loa" counts loudspeakers: an e-board on commune A itself and one in its zone (online) leave the
+    installed count, the online share and the drill-down as they were; the inventory KPIs still count them."""
+    simulate(world, incremental=True)
+    a, zone = world.tree["a"], world.tree["zone_a"]
+    Device.objects.filter(pk__in=[world.a1.pk, world.a2.pk]).update(online=True)
+    before = values(Period(a, DAYS[0], DAYS[-1], now=NOW))
+    rows_before = [
+        (r.code, r.devices) for r in kpis.drill_down(Period(world.tree["province"], DAYS[0], DAYS[-1]))
+    ]
+    for i, unit in enumerate((a, zone)):
+        Device.objects.create(device_id=f"loa-00000000eb0{i}", unit=unit, kind=DeviceKind.EBOARD,
+                              enrolled_at=at(DAYS[0], 0), online=False)  # fmt: skip
+    after = values(Period(a, DAYS[0], DAYS[-1], now=NOW))
+    assert before["devices_installed"] == after["devices_installed"] == 2
+    assert before["devices_online_now"] == after["devices_online_now"] == 100.0
+    assert sum(after["devices_by_warranty"].values()) == 4  # type: ignore[union-attr]
+    assert [
+        (r.code, r.devices) for r in kpis.drill_down(Period(world.tree["province"], DAYS[0], DAYS[-1]))
+    ] == (rows_before)
+    commune = kpis.drill_down(Period(a, DAYS[0], DAYS[-1]))
+    assert [(r.code, r.is_device, r.devices) for r in commune] == [
+        ("06652.001", False, 1),
+        (world.a1.device_id, True, 1),
+    ]
+    assert [r.code for r in kpis.drill_down(Period(zone, DAYS[0], DAYS[-1]))] == [world.a2.device_id]
