@@ -697,13 +697,16 @@ _PRIORITY_LABELS = {
 }
 
 
-def _priority_label(asked: str, known: Any) -> str:
-    """The class the operator chose, else the one the bulletin or audio plays at (when known before the send)."""
+def _priority_label(asked: str, known: Any, *, from_bulletin: bool) -> str:
+    """The class the operator chose, else the one the bulletin (its priority) or the library audio (the ordinary
+    class) plays at, when known before the send."""
     if asked in _PRIORITY_LABELS:
         return str(_PRIORITY_LABELS[asked])
     if str(known) in _PRIORITY_LABELS:
-        return _("%(class)s (theo bản tin)") % {"class": _PRIORITY_LABELS[str(known)]}
-    return _("theo bản tin")
+        if from_bulletin:
+            return _("%(class)s (theo bản tin)") % {"class": _PRIORITY_LABELS[str(known)]}
+        return _("%(class)s (mặc định)") % {"class": _PRIORITY_LABELS[str(known)]}
+    return _("theo bản tin") if from_bulletin else _("mặc định")
 
 
 def _command_confirmation(
@@ -717,7 +720,11 @@ def _command_confirmation(
         "scope": scope,
         "action_label": services.ACTION_LABELS.get(action, action),
         "play": _play_summary(request) if action == Command.Action.PLAY else "",
-        "priority": _priority_label(priority, scope.get("priority")),
+        "priority": _priority_label(
+            priority,
+            scope.get("priority"),
+            from_bulletin=request.POST.get("bulletin_id", "").strip().isdecimal(),
+        ),
         "repeat": request.POST.get("repeat") or "1",
         "hidden": hidden,
         "totp": request.POST.get("totp", ""),

@@ -259,6 +259,10 @@ def test_console_form_offers_bulletins_and_approved_audio_never_text(
     # a normal bulletin (plays at class 4) in the officer's own commune: no code is asked (services.totp_required)
     assert "Lệnh này không cần mã TOTP." in page and 'name="totp"' not in page
     assert "Mức ưu tiên: 4 — thông thường (theo bản tin)." in page, re.findall(r"Mức ưu tiên[^<]*", page)
+    # the same audio from the library plays at the ordinary class, not "as the bulletin says"
+    page = client.post("/fleet/commands/new/", {"unit": "06652", "action": "play",
+                                                "media_asset_id": str(bulletin.audio_asset_id)}).content.decode()  # fmt: skip
+    assert "Mức ưu tiên: 4 — thông thường (mặc định)." in page, re.findall(r"Mức ưu tiên[^<]*", page)
     assert not Command.objects.exists()
     resp = send_from_console(client, {"unit": "06652", "action": "play", "bulletin_id": str(bulletin.pk)})
     assert resp.status_code == 302, resp.content.decode()[:1000]
