@@ -37,3 +37,33 @@ def test_the_refreshed_deliveries_keep_their_labels_on_a_phone(
         cell = page.locator("#deliveries tbody td[data-label]").first
         assert cell.get_attribute("data-label")
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_the_command_form_shows_the_fields_of_the_chosen_command(
+    live_server: Any, tree: dict, make_user: Any, mqtt_dir: Path
+) -> None:
+    """Choosing "Đặt âm lượng" shows the volume and hides what to play and the brightness; a volume typed and then
+    left for another command is not sent (its field is disabled); the volume command reaches the confirmation."""
+    provision(tree["a"], 2, write_files=False)
+    make_user("van-hanh", Role.COMMUNE_OPERATOR, tree["a"])
+    shown = "(id) => { const e = document.getElementById(id); return !!(e.offsetWidth || e.offsetHeight); }"
+    with browser_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
+        _sign_in(page, live_server.url, "van-hanh")
+        page.goto(f"{live_server.url}/fleet/commands/new/")
+        page.select_option("#action", "play")
+        assert page.evaluate(shown, "bulletin_id") and page.evaluate(shown, "repeat")
+        assert not page.evaluate(shown, "volume") and not page.evaluate(shown, "brightness")
+        page.select_option("#action", "volume")
+        assert page.evaluate(shown, "volume")
+        assert not page.evaluate(shown, "bulletin_id") and not page.evaluate(shown, "brightness")
+        page.fill("#volume", "35")
+        page.select_option("#action", "brightness")
+        assert page.evaluate(shown, "brightness") and not page.evaluate(shown, "volume")
+        assert page.is_disabled("#volume") and not page.is_disabled("#brightness")
+        page.select_option("#action", "stop")
+        assert not any(page.evaluate(shown, i) for i in ("bulletin_id", "volume", "brightness"))
+        assert page.evaluate(shown, "totp")
+        page.select_option("#action", "volume")
+        page.click("#command-form button[type=submit]")
+        page.wait_for_selector("#command-confirm")
+        assert "Âm lượng mới: 35/100" in page.content()

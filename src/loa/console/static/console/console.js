@@ -39,6 +39,22 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   };
+  // The command form shows the fields of the chosen command only (play: what to play; volume; brightness); the
+  // others are disabled too, so a value typed for another command is not sent. Without script all are shown.
+  const action = document.querySelector("#command-form select[name=action]");
+  if (action) {
+    const parts = document.querySelectorAll("#command-form [data-when-action]");
+    const showFields = () =>
+      parts.forEach((part) => {
+        const on = part.dataset.whenAction.split(" ").includes(action.value);
+        part.style.display = on ? "" : "none";
+        part.querySelectorAll("input, select, textarea").forEach((field) => {
+          field.disabled = !on;
+        });
+      });
+    action.addEventListener("change", showFields);
+    showFields();
+  }
   const main = document.querySelector("main");
   if (main) {
     labelTables(main);
