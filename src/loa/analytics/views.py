@@ -175,8 +175,16 @@ def unit_page(request: HttpRequest, unit_code: str) -> HttpResponse:
             "presets": _presets(p.unit.code),
             "chart": chart,  # json_script encodes it
             "month": f"{p.first:%Y-%m}",
+            "rollup_minutes": _rollup_minutes(),
         },
     )
+
+
+def _rollup_minutes() -> int:
+    """How often the periodic rollup runs (loa.jobs.periodic): the page says how fresh its figures are."""
+    from loa.jobs.periodic import PERIODIC
+
+    return next(job.minutes for job in PERIODIC if job.name == "loa.analytics.rollup")
 
 
 @login_required

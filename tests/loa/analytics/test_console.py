@@ -30,8 +30,11 @@ def test_the_province_dashboard_drills_down_to_communes_and_clusters(
     commune = client.get("/analytics/units/06652/?from=2026-11-30&to=2026-12-02").content.decode()
     table = commune[commune.index('<table class="table drill-down">') :]
     assert f'href="/fleet/d/{world.a1.device_id}/"' in table and "Cao Xanh" not in table
+    # how fresh the figures are: the rollup's period, from the periodic job's own definition
+    assert "được tổng hợp 15 phút một lần" in html
     with_english = client.get(f"/analytics/units/22/{PERIOD}", HTTP_ACCEPT_LANGUAGE="en")
     assert with_english.status_code == 200
+    assert "rolled up every 15 minutes" in with_english.content.decode()
 
 
 def test_a_commune_sees_only_its_own_figures(
