@@ -93,6 +93,11 @@ def test_an_emergency_with_the_tone_from_the_console_plays_and_ends(
         assert page.url.endswith(f"/broadcast/emergency/{e.pk}/")
         assert "Đang phát" in page.inner_text(".state")
 
+        # on a phone the cancel is on the first screen, above the counters (it was ≈ 1,800 px down)
+        page.set_viewport_size({"width": 390, "height": 844})
+        box = page.locator("a.button.danger").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844, box
+        page.set_viewport_size({"width": 1366, "height": 900})
         # cancel asks first, naming what it stops; going back leaves it playing
         _navigate(page, "a.button.danger")
         assert f"Lệnh hủy sẽ dừng bản tin này trên {IN_A} cụm loa của Phường Hà Tu" in page.inner_text("main")
