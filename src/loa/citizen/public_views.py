@@ -39,6 +39,7 @@ from loa.citizen.public_feed import bulletin_detail, commune_feed, near_communes
 from loa.content.attachments import stored_path
 from loa.media.files import file_response
 from loa.media.services import asset_file_path
+from loa.units.models import Level, Unit
 
 PAGE_CACHE = (
     "public, max-age=0, must-revalidate"  # always asked again (emergencies), answered 304 when unchanged
@@ -56,6 +57,16 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     """What every public page needs; ``path`` (the page's own address, for the language link) is the canonical
     one, never the query string of whoever asked first (feed pages are cached and shared)."""
     return {"alerts_script": alerts_script(), "path": request.path, **extra}
+
+
+def _commune_of(unit: Unit) -> Unit | None:
+    """The commune a bulletin comes from (its zone's commune), or None for a province's: a page opened from a shared
+    link, before any commune is remembered, points its tabs there."""
+    if unit.level == Level.COMMUNE:
+        return unit
+    if unit.level == Level.ZONE and unit.parent is not None and unit.parent.level == Level.COMMUNE:
+        return unit.parent
+    return None
 
 
 def _not_found(request: HttpRequest, exc: NotPublic) -> HttpResponse:
@@ -169,7 +180,9 @@ def bulletin(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     data = bulletin_detail(b)
     html = render_to_string(
         "citizen/public/bulletin.html",
-        _context(request, b=data, commune=None, fresh=timezone.now()),
+        _context(
+            request, b=data, commune=None, page_commune=_commune_of(b.origin_unit), fresh=timezone.now()
+        ),
         request=None,
     )
     return _conditional(request, html.encode(), "text/html; charset=utf-8", PAGE_CACHE)

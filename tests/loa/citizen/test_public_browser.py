@@ -126,3 +126,23 @@ def test_a_citizen_reads_listens_is_alerted_and_reads_offline(
         assert PUBLISHED in page.inner_text("main")
         assert page.locator("#offline-note").is_visible()
         page.context.set_offline(False)
+
+
+def test_a_shared_bulletin_points_the_tabs_at_its_commune_without_remembering_it(
+    live_server: Any, people: People, settings: Any, tmp_path: Path
+) -> None:
+    """A commune's bulletin opened from a shared link on a phone that has chosen no commune yet: the tabs open at
+    that commune (its news, feedback form, polls) and nothing is remembered; a province's bulletin keeps the tabs
+    asking for the commune."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    world = build(people, tmp_path)
+    base = live_server.url
+    with browser_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
+        page.goto(f"{base}/congdan/ban-tin/{world.ids['published']}/")
+        assert page.get_attribute("[data-feed-link]", "href") == "/congdan/xa/06652/"
+        assert page.get_attribute("[data-feedback-link]", "href") == "/congdan/phan-anh/?xa=06652"
+        assert page.get_attribute("[data-polls-link]", "href") == "/congdan/tham-do/?xa=06652"
+        assert page.evaluate("localStorage.getItem('loa.commune')") is None
+        page.goto(f"{base}/congdan/ban-tin/{world.ids['province']}/")
+        assert page.get_attribute("[data-feed-link]", "href") == "/congdan/"
+        assert page.get_attribute("[data-feedback-link]", "href") == "/congdan/phan-anh/"

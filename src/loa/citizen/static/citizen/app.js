@@ -40,9 +40,11 @@
   }
 
   // The tabs open at the remembered commune — its news, its feedback form, its polls — instead of asking for it
-  // again (a page that names its commune itself, its feed, has set them already)
+  // again (a page that names its commune itself, its feed, has set them already); with none remembered yet, at
+  // the commune of the page (a commune's bulletin opened from a shared link), without remembering it
   try {
     var mine = JSON.parse(localStorage.getItem(KEY) || 'null');
+    if (!(mine && mine.code) && body.dataset.pageCommune) mine = { code: body.dataset.pageCommune };
     if (mine && mine.code) {
       var code = encodeURIComponent(mine.code);
       var tabs = [['[data-feed-link]', '/congdan/', '/congdan/xa/' + code + '/'],
