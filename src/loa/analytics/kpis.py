@@ -283,7 +283,7 @@ def _expiring(p: Period) -> dict[str, float]:
     return {expiry_label(w, d): counts[(w, d)] for w in EXPIRY_WHAT for d in EXPIRY_DAYS if counts[(w, d)]}
 
 
-RELAYED = (FeedItem.State.TAKEN, FeedItem.State.QUEUED, FeedItem.State.HANDED_OFF)
+RELAYED = (FeedItem.State.TAKEN, FeedItem.State.QUEUED, FeedItem.State.INSERTED, FeedItem.State.HANDED_OFF)
 
 
 def _relayed_share(p: Period) -> float | None:
@@ -397,7 +397,7 @@ KPIS: list[Kpi] = [
           "30, 60, 90 ngày tới (cộng dồn: trong 60 ngày gồm cả trong 30 ngày), đếm riêng SIM và gói cước (trạng "
           "thái hiện tại, không theo kỳ)"), _("thiết bị"), "devices", _expiring),
     Kpi("bulletins_relayed_share", _("Tỷ lệ bản tin tỉnh được xã tiếp sóng"),
-        _("Bản tin tỉnh gửi xuống xã trong kỳ được xã nhận (nhận, chờ chèn tự động, chuyển phát khẩn cấp) ÷ bản "
+        _("Bản tin tỉnh gửi xuống xã trong kỳ được xã nhận (nhận, chờ chèn tự động, đã chèn tự động, chuyển phát khẩn cấp) ÷ bản "
           "tin tỉnh gửi xuống xã trong kỳ (trừ bản tin đã thu hồi) × 100"), _("%"), "bulletins", _relayed_share),
     Kpi("feedback_received", _("Số phản ánh, kiến nghị đã nhận"),
         _("Phản ánh, kiến nghị của người dân về nơi thuộc địa bàn, gửi trong kỳ"), _("phản ánh"), "feedback",

@@ -52,7 +52,7 @@ def _emergencies_made_from(bulletin: Any, unit: Any) -> list[Emergency]:
 def consume(limit: int = 500) -> dict[str, int]:
     """Act on waiting hand-offs, oldest first."""
     from loa.broadcast.services import BroadcastError, media_url
-    from loa.content.models import BroadcastHandoff
+    from loa.content.models import BroadcastHandoff, FeedItem
     from loa.fleet.services import FleetError, do_send_command
 
     counts = {"priority": 0, "cancel": 0, "emergency_waiting": 0, "failed": 0}
@@ -88,6 +88,11 @@ def consume(limit: int = 500) -> dict[str, int]:
                     do_send_command(
                         actor=SYSTEM, action="play", params=params, target_unit=h.unit, ttl_s=3600
                     )
+                    # the commune's inbox says it went out ("Đã chèn tự động"), not that it is still waiting
+                    FeedItem.objects.filter(
+                        bulletin=h.bulletin, unit=h.unit, direction=FeedItem.Direction.DOWN,
+                        state=FeedItem.State.QUEUED,
+                    ).update(state=FeedItem.State.INSERTED)  # fmt: skip
                     counts["priority"] += 1
                 elif h.kind == BroadcastHandoff.Kind.CANCEL:
                     # The person who cancelled the bulletin confirmed it with their TOTP (the cancel silences

@@ -72,6 +72,7 @@ def reached_feed_items(b: Bulletin) -> Any:
         state__in=[
             FeedItem.State.NEW,
             FeedItem.State.QUEUED,
+            FeedItem.State.INSERTED,
             FeedItem.State.HANDED_OFF,
             FeedItem.State.TAKEN,
         ],
@@ -81,9 +82,14 @@ def reached_feed_items(b: Bulletin) -> Any:
 def withdraw_feed(b: Bulletin, *, cancel: bool) -> list[str]:
     items = reached_feed_items(b)
     units = list(items.values_list("unit_id", flat=True))
-    items.filter(state__in=[FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.HANDED_OFF]).update(
-        state=FeedItem.State.WITHDRAWN
-    )
+    items.filter(
+        state__in=[
+            FeedItem.State.NEW,
+            FeedItem.State.QUEUED,
+            FeedItem.State.INSERTED,
+            FeedItem.State.HANDED_OFF,
+        ]
+    ).update(state=FeedItem.State.WITHDRAWN)
     if cancel:
         handed = set(BroadcastHandoff.objects.filter(bulletin=b).values_list("unit_id", flat=True))
         targets = sorted(set(units) | handed)

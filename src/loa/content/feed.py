@@ -29,7 +29,7 @@ from loa.units.models import Level
 FEED_TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     # name → (states it applies to, target state, label)
     "take": (
-        frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED}),
+        frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.INSERTED}),
         FeedItem.State.TAKEN,
         gettext_noop("Nhận bản tin"),
     ),
@@ -53,7 +53,8 @@ def do_feed_transition(
     with transaction.atomic():
         locked = FeedItem.objects.select_for_update().select_related("bulletin").get(pk=item.pk)
         if locked.state not in sources:
-            if locked.state in (FeedItem.State.QUEUED, FeedItem.State.HANDED_OFF) and name == "decline":
+            urgent = (FeedItem.State.QUEUED, FeedItem.State.INSERTED, FeedItem.State.HANDED_OFF)
+            if locked.state in urgent and name == "decline":
                 raise BulletinError(
                     "feed_decline_not_allowed", _("Bản tin ưu tiên hoặc khẩn cấp không thể từ chối."), 409
                 )

@@ -293,6 +293,8 @@ class FeedItem(models.Model):
     class State(models.TextChoices):
         NEW = "new", _("Mới")
         QUEUED = "queued", _("Chờ chèn tự động")
+        # the priority bulletin's play command went to the commune's clusters (loa.broadcast.handoffs)
+        INSERTED = "inserted", _("Đã chèn tự động")
         HANDED_OFF = "handed_off", _("Đã chuyển phát khẩn cấp")
         TAKEN = "taken", _("Đã nhận")
         DECLINED = "declined", _("Đã từ chối")

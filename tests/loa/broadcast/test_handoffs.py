@@ -14,7 +14,7 @@ from django.utils import timezone
 from loa.accounts.models import User
 from loa.accounts.roles import Role
 from loa.broadcast import handoffs
-from loa.content.models import BroadcastHandoff, Bulletin, Priority, State
+from loa.content.models import BroadcastHandoff, Bulletin, FeedItem, Priority, State
 from loa.fleet.models import Command, CommandDelivery, Device
 from loa.units.models import Unit
 
@@ -44,7 +44,11 @@ def test_a_priority_bulletin_becomes_a_priority_3_command_per_commune_and_a_canc
     b = bulletin(Priority.PRIORITY, "Lịch cắt điện")
     for unit in (tree["a"], tree["b"]):
         BroadcastHandoff.objects.create(bulletin=b, unit=unit, kind=BroadcastHandoff.Kind.PRIORITY)
+        FeedItem.objects.create(bulletin=b, unit=unit, direction=FeedItem.Direction.DOWN,
+                                state=FeedItem.State.QUEUED)  # fmt: skip
     assert handoffs.consume() == {"priority": 2, "cancel": 0, "emergency_waiting": 0, "failed": 0}
+    # the inboxes say it went out, not that it still waits for insertion
+    assert set(FeedItem.objects.values_list("state", flat=True)) == {FeedItem.State.INSERTED}
     commands = list(Command.objects.order_by("topic"))
     assert [c.topic for c in commands] == ["loa/v1/g/22/06652/cmd", "loa/v1/g/22/06658/cmd"]
     params = commands[0].params

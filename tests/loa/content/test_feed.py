@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from loa.content.models import BroadcastHandoff, Bulletin
+from loa.content.models import BroadcastHandoff, Bulletin, FeedItem
 from tests.loa.broadcast.conftest import totp_now  # type: ignore[import-not-found]
 from tests.loa.content.helpers import People, notice  # type: ignore[import-not-found]
 
@@ -72,6 +72,14 @@ def test_priority_is_queued_for_insertion_and_cannot_be_declined(people: People)
     assert (status, body["error"]["code"]) == (409, "feed_decline_not_allowed")
     handoffs = BroadcastHandoff.objects.filter(bulletin_id=b["id"]).order_by("unit__code")
     assert [(h.unit.code, h.kind) for h in handoffs] == [("06652", "priority"), ("06658", "priority")]
+    # once its play command went out (loa.broadcast.handoffs), the inbox says so; still not declinable, still
+    # takeable (to schedule it again)
+    FeedItem.objects.filter(pk=a_item["id"]).update(state=FeedItem.State.INSERTED)
+    assert inbox(people, "op_a", "06652")[1]["items"][0]["state"] == "inserted"
+    status, body = people["op_a"].post(f"/inbox/{a_item['id']}/decline", {"note": "Không phát"})
+    assert (status, body["error"]["code"]) == (409, "feed_decline_not_allowed")
+    status, taken = people["op_a"].post(f"/inbox/{a_item['id']}/take")
+    assert status == 200 and taken["state"] == "taken"
 
 
 def test_emergency_is_handed_to_broadcast_at_once_and_cancel_stops_it(people: People) -> None:
