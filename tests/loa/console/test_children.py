@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.loa.console.test_demo_live import _descendants  # type: ignore[import-not-found]
+
 
 def test_children_die_with_their_parent() -> None:
     parent = subprocess.Popen(
@@ -105,7 +107,7 @@ def test_serve_stops_its_worker_on_sigterm_and_exits_cleanly(tmp_path: Path) -> 
         deadline = time.monotonic() + 60
         tree: set[int] = set()
         while time.monotonic() < deadline and len(tree) < 3:  # worker, its sentinel, its pool…
-            tree = _descendants(serve.pid)
+            tree = _live_descendants(serve.pid)
             time.sleep(0.2)
         assert len(tree) >= 3, tree
         while time.monotonic() < deadline:
@@ -114,7 +116,7 @@ def test_serve_stops_its_worker_on_sigterm_and_exits_cleanly(tmp_path: Path) -> 
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        tree = _descendants(serve.pid)
+        tree = _live_descendants(serve.pid)
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(30) == 0
         assert all(_gone(pid) for pid in tree), [pid for pid in tree if not _gone(pid)]
@@ -123,17 +125,5 @@ def test_serve_stops_its_worker_on_sigterm_and_exits_cleanly(tmp_path: Path) -> 
             serve.kill()
 
 
-def _descendants(pid: int) -> set[int]:
-    out, todo = set(), [pid]
-    while todo:
-        parent = todo.pop()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                    out.add(int(entry.name))
-                    todo.append(int(entry.name))
-    return {p for p in out if not _gone(p)}
+def _live_descendants(pid: int) -> set[int]:
+    return {p for p in _descendants(pid) if not _gone(p)}
