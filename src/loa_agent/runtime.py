@@ -78,10 +78,35 @@ class MqttClient(aiomqtt.Client):
     registers a closed descriptor (``OSError: [Errno 9] Bad file descriptor`` logged with a traceback), or, if another
     agent's new socket got the same number meanwhile, watches that socket for this client for good. Here the
     registration happens only if the socket is still this client's open socket with the same number.
+
+    Two shortcuts keep a message's cost low when thousands of agents share one loop (the simulator):
+
+    * ``on_message``: a callable ``(topic, payload)`` that handles each message as paho reads it, in the loop's
+      thread, instead of queueing it for ``client.messages`` (a queue, a task wake and an ``asyncio.wait`` per
+      message). Set before connecting, so the messages queued for a persistent session are handled too. Paho sends
+      a QoS 1 message's PUBACK after the handler has returned.
+    * a packet queued from the loop's own thread (a PUBACK, an ack) is written on the loop's next turn, and the
+      socket is watched for writing only if the kernel did not take it all: no self-pipe wake-up
+      (``call_soon_threadsafe``) and no epoll registration per packet.
     """
+
+    def __init__(
+        self, *args: Any, on_message: Callable[[str, bytes], None] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.message_handler = on_message
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if self.message_handler is None:
+            super()._on_message(client, userdata, message)
+            return
+        self.message_handler(message.topic, _payload_bytes(message.payload))
 
     def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
         fd = sock.fileno()
+
+        def ours() -> bool:
+            return fd >= 0 and client.socket() is sock and sock.fileno() == fd
 
         def write() -> None:
             try:
@@ -91,10 +116,23 @@ class MqttClient(aiomqtt.Client):
                     self._disconnected.set_exception(exc)
 
         def register() -> None:
-            if fd >= 0 and client.socket() is sock and sock.fileno() == fd:
+            if ours():
                 self._loop.add_writer(fd, write)
 
-        self._loop.call_soon_threadsafe(register)
+        def write_now() -> None:
+            write()
+            # paho still counts the socket as registered for writing: watch it if the kernel left bytes over
+            if client.want_write() and ours():
+                self._loop.add_writer(fd, write)
+
+        try:
+            in_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # another thread (aiomqtt connects in one)
+            in_loop = False
+        if in_loop:
+            self._loop.call_soon(write_now)
+        else:
+            self._loop.call_soon_threadsafe(register)
 
     def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
         fd = sock.fileno()
@@ -119,6 +157,28 @@ class MqttClient(aiomqtt.Client):
         self._loop.call_soon_threadsafe(register)
 
 
+class ChangeHold:
+    """(The simulator) While ``active``, an agent's state changes wake none of its tasks (ticker, sender); they
+    are woken when the hold is released. Thousands of agents share one loop there, and a group command should
+    reach the last of them before the first ones spend the loop on status heartbeats and acks."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self._held: dict[AgentRuntime, None] = {}
+
+    def defer(self, runtime: AgentRuntime) -> bool:
+        if not self.active:
+            return False
+        self._held[runtime] = None
+        return True
+
+    def release(self) -> None:
+        self.active = False
+        held, self._held = self._held, {}
+        for runtime in held:
+            runtime._changed()
+
+
 def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
@@ -140,6 +200,7 @@ class AgentRuntime:
         on_reboot: Callable[[], None] | None = None,
         on_command: Callable[[str, bytes], None] | None = None,
         flush_gate: Callable[[], Awaitable[None]] | None = None,
+        hold: ChangeHold | None = None,
     ) -> None:
         """``on_command`` is told of every command message once it is handled (the play started or refused);
         ``flush_gate`` is awaited before acks and play logs are sent. The simulator uses both to let every agent of
@@ -155,6 +216,7 @@ class AgentRuntime:
         self.on_reboot = on_reboot
         self.on_command = on_command
         self.flush_gate = flush_gate
+        self.hold = hold
         self.device_id = credentials.device_id
         self.client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
@@ -204,6 +266,8 @@ class AgentRuntime:
                 await asyncio.wait([task], timeout=1)
 
     def _changed(self) -> None:
+        if self.hold is not None and self.hold.defer(self):
+            return
         self._wake.set()
         self._flush.set()
 
@@ -232,6 +296,7 @@ class AgentRuntime:
                     timeout=self.options.publish_timeout_s,
                     tls_context=self._tls_context() if tls else None,
                     max_queued_outgoing_messages=1000,
+                    on_message=self._handle,
                 ) as client:
                     await client.subscribe([(topic, 1) for topic in self.credentials.subscriptions])
                     await client.publish(presence_topic(self.device_id), PRESENCE_ONLINE, qos=1, retain=True)
@@ -253,8 +318,9 @@ class AgentRuntime:
                             time.monotonic() - away_since,
                         )
                         away_since = None
+                    # messages are handled as they are read (``on_message``); this ends when the link does
                     async for message in client.messages:
-                        await self._handle(str(message.topic), _payload_bytes(message.payload))
+                        self._handle(str(message.topic), _payload_bytes(message.payload))
             except aiomqtt.MqttError as exc:
                 if away_since is None:
                     away_since = time.monotonic()
@@ -268,7 +334,7 @@ class AgentRuntime:
             backoff = min(backoff * 2, self.options.backoff_max_s)
             await asyncio.sleep(delay)
 
-    async def _handle(self, topic: str, payload: bytes) -> None:
+    def _handle(self, topic: str, payload: bytes) -> None:
         now = self.clock.now()
         try:
             if topic == manifest_topic(self.device_id):
@@ -428,6 +494,12 @@ class AgentRuntime:
             return
         if not force and not self.options.status_on_change:
             return  # nothing to send: don't build a status (nor read the hardware) for nothing
+        if self.flush_gate is not None:
+            # (the simulator) not while a group command is still reaching the other agents of the process
+            await self.flush_gate()
+            client, now = self.client, self.clock.now()
+            if client is None or not self.connected.is_set():
+                return
         status = self.core.status(now, **self.hardware())
         key = (status.state, status.current_item)
         if not force and key == self._last_status_key:

@@ -46,7 +46,7 @@ from loa_agent.core import AgentCore
 from loa_agent.media import MediaFetcher, NullFetcher
 from loa_agent.player import NullPlayer
 from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
-from loa_agent.runtime import AgentRuntime, RuntimeOptions
+from loa_agent.runtime import AgentRuntime, ChangeHold, RuntimeOptions
 from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, ProtocolError
 from loa_protocol.signing import ReplayGuard
 from loa_protocol.topics import group_unit_codes
@@ -128,6 +128,7 @@ class Simulator:
         self._burst_done: dict[bytes, None] = {}
         self._quiet = asyncio.Event()  # no burst under way
         self._quiet.set()
+        self._hold = ChangeHold()  # active while a burst is under way
         signature_cache: dict[tuple[str, bytes], bool] = {}
         decode_cache: dict[bytes, Command | ProtocolError] = {}
         rng = random.Random(self.seed)  # noqa: S311 - simulation
@@ -163,7 +164,8 @@ class Simulator:
             hold = self.group_hold_s > 0
             runtime = AgentRuntime(creds, core, fetcher, clock=self.clock, options=self.options, rng=device_rng,
                                    hardware=hardware, on_command=self._command_handled if hold else None,
-                                   flush_gate=self._flush_gate if hold else None)  # fmt: skip
+                                   flush_gate=self._flush_gate if hold else None,
+                                   hold=self._hold if hold else None)  # fmt: skip
             self.devices[creds.device_id] = SimulatedDevice(creds, core, runtime, player)
 
     def _hardware_for(self, device_id: str, rng: random.Random) -> Callable[[], dict[str, Any]]:
@@ -198,6 +200,7 @@ class Simulator:
             timer = loop.call_later(self.group_hold_s, self._burst_over, payload)
             self._bursts[payload] = (expected, timer)
             self._quiet.clear()
+            self._hold.active = True
         remaining, timer = self._bursts[payload]
         if remaining <= 1:
             timer.cancel()
@@ -213,6 +216,7 @@ class Simulator:
             del self._burst_done[next(iter(self._burst_done))]
         if not self._bursts:
             self._quiet.set()
+            self._hold.release()
 
     async def _flush_gate(self) -> None:
         await self._quiet.wait()  # set by _burst_over, at the latest group_hold_s after a burst began

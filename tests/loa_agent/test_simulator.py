@@ -168,7 +168,9 @@ def test_the_current_socket_is_still_registered(callback: str) -> None:
         client = MqttClient("127.0.0.1", 1)
         sock, other = socket.socketpair()
         client._client._sock = sock
-        getattr(client, callback)(client._client, None, sock)
+        # from another thread, as paho calls it while aiomqtt connects in one (from the loop's own thread a
+        # write is tried at once instead: the test below)
+        await asyncio.to_thread(getattr(client, callback), client._client, None, sock)
         await _after_scheduled_callbacks()
         loop = asyncio.get_running_loop()
         registered = loop._selector.get_key(sock.fileno()) is not None
@@ -180,3 +182,91 @@ def test_the_current_socket_is_still_registered(callback: str) -> None:
         return registered
 
     assert asyncio.run(main())
+
+
+@pytest.mark.parametrize("kernel_takes_it", [True, False])
+def test_a_packet_queued_in_the_loop_is_written_at_once_or_watched(kernel_takes_it: bool) -> None:
+    """A PUBACK or an ack queued by the loop's own thread is written on the loop's next turn, without the self-pipe
+    and epoll registration per packet; only bytes the kernel did not take leave the socket watched for writing,
+    and they go out once it is writable."""
+    import asyncio
+    import socket
+
+    from loa_agent.runtime import MqttClient
+
+    async def main() -> tuple[bool, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        client = MqttClient("127.0.0.1", 1)
+        paho = client._client
+        sock, other = socket.socketpair()
+        sock.setblocking(False)
+        other.setblocking(False)
+        filler = b""
+        if not kernel_takes_it:  # fill the socket's buffers first
+            chunk = b"x" * 65536
+            while True:
+                try:
+                    filler += chunk[: sock.send(chunk)]
+                except BlockingIOError:
+                    break
+        paho._sock = sock
+        packet = b"\x40\x02\x00\x07"  # PUBACK of message 7
+        paho._packet_queue(0x40, packet, 7, 0)  # calls _on_socket_register_write from the loop's thread
+        await _after_scheduled_callbacks()
+        watched = loop._selector.get_map().get(sock.fileno()) is not None
+        received = b""
+        deadline = loop.time() + 5
+        while len(received) < len(filler) + len(packet) and loop.time() < deadline:
+            try:
+                received += other.recv(1 << 20)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+        still_watched = loop._selector.get_map().get(sock.fileno()) is not None
+        paho._sock = None
+        loop.remove_writer(sock.fileno())
+        sock.close()
+        other.close()
+        return watched and not still_watched, received[len(filler) :], packet
+
+    watched_then_released, received, packet = asyncio.run(main())
+    assert received == packet
+    assert watched_then_released == (not kernel_takes_it)
+
+
+def test_a_group_command_reaches_every_agent_before_any_reports(server: Any) -> None:
+    """Thousands of simulated agents share one loop: while a group command is still reaching the agents of the
+    process, none of them spends the loop on its status heartbeat, ack or play log; once every subscribed agent has
+    handled it, all of them report."""
+    import time
+
+    from loa_protocol.messages import CommandAck, Status
+    from loa_protocol.topics import group_command_topic
+
+    devices = [f"loa-{i:012x}" for i in range(150)]
+    creds = [server.credentials(d, ["22", "06652"]) for d in devices]
+    options = RuntimeOptions(heartbeat_s=3600, manifest_poll_s=0, flush_delay_s=0)
+    sim = Simulator(creds, options=options, group_hold_s=5.0).start(wait_connected=10)
+    try:
+        time.sleep(0.5)  # the connection's own status messages
+        server.messages.clear()
+        topic = group_command_topic(["22", "06652"])
+        params = {"item_id": "alert", "media_url": "x", "sha256": "00" * 32, "duration_s": 30, "priority": 1}
+        command = server.command(topic, "play", params)
+        server.publish(topic, encode(command))
+
+        def playing() -> list[Status]:
+            statuses = [decode(Status, p) for _, p in server.received("status")]
+            return [s for s in statuses if s.state == "playing" and s.current_item == "alert"]
+
+        sim.wait_for(lambda: len(server.received("ack")) >= len(devices), 10, "không đủ xác nhận")
+        sim.wait_for(lambda: {s.device_id for s in playing()} == set(devices), 10, "không đủ trạng thái")
+        acks = [decode(CommandAck, p) for _, p in server.received("ack")]
+        assert {a.device_id for a in acks if a.status == "received"} == set(devices)
+        starts = sim.events(kind="start")
+        assert {e.device_id for e in starts} == set(devices)
+        # nothing was reported before the last agent had started (and each agent still reports its own instant)
+        last_start = max(e.at for e in starts)
+        assert min(s.ts for s in playing()) >= last_start
+        assert min(a.at for a in acks) < last_start
+    finally:
+        sim.stop()

@@ -392,6 +392,10 @@ class CommandIn(Schema):
     ttl_s: int = Field(services.DEFAULT_TTL_S, ge=10, le=7 * 86400)
 
 
+DELIVERIES_PAGE = 200  # deliveries listed in a command's answer (GET pages through the rest)
+DELIVERIES_PAGE_MAX = 1000
+
+
 class DeliveryOut(Schema):
     device_id: str
     state: str
@@ -413,13 +417,23 @@ class CommandOut(Schema):
     expires_at: dt.datetime
     published_at: dt.datetime | None
     summary: dict[str, int]
-    deliveries: list[DeliveryOut]
+    deliveries_total: int = Field(description="số thiết bị lệnh tới (tổng các trạng thái trong summary)")
+    deliveries: list[DeliveryOut] = Field(
+        description=f"trạng thái từng thiết bị theo mã thiết bị, tối đa {DELIVERIES_PAGE} dòng; xem thêm bằng "
+        "GET /commands/{id}?offset=…&limit=…"
+    )
 
     @staticmethod
-    def of(c: Command, with_deliveries: bool = True) -> dict[str, Any]:
+    def of(
+        c: Command, with_deliveries: bool = True, offset: int = 0, limit: int = DELIVERIES_PAGE
+    ) -> dict[str, Any]:
+        # a province-wide command reaches thousands of clusters: its answer lists one page of them, never all
         deliveries = (
-            list(CommandDelivery.objects.filter(command=c).order_by("device_id")) if with_deliveries else []
+            list(CommandDelivery.objects.filter(command=c).order_by("device_id")[offset : offset + limit])
+            if with_deliveries
+            else []
         )
+        summary = services.delivery_summary(c)
         return {
             "id": c.id,
             "action": c.action,
@@ -432,7 +446,8 @@ class CommandOut(Schema):
             "issued_at": c.issued_at,
             "expires_at": c.expires_at,
             "published_at": c.published_at,
-            "summary": services.delivery_summary(c),
+            "summary": summary,
+            "deliveries_total": sum(summary.values()),
             "deliveries": deliveries,
         }
 
@@ -538,10 +553,11 @@ def list_commands(request: HttpRequest, unit: str | None = None, limit: int = 50
 @router.get(
     "/commands/{command_id}", response={200: CommandOut, **ERROR_RESPONSES}, summary="Một lệnh và trạng thái"
 )
-def get_command(request: HttpRequest, command_id: UUID) -> Any:
+def get_command(request: HttpRequest, command_id: UUID, offset: int = 0, limit: int = DELIVERIES_PAGE) -> Any:
     command = get_object_or_404(Command.objects.select_related("unit", "target_device"), pk=command_id)
     access_unit(request.user, command.unit, "device.view", token_of(request))
-    return CommandOut.of(command)
+    offset, limit = min(max(0, offset), 10**9), max(1, min(limit, DELIVERIES_PAGE_MAX))
+    return CommandOut.of(command, offset=offset, limit=limit)
 
 
 # ---- boards: screen, screenshots, kill switch (console users) --------------------------------------------------

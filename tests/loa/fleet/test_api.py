@@ -227,6 +227,18 @@ def test_commands_create_signed_outbox_rows(
     body = resp.json()
     assert body["topic"] == "loa/v1/g/22/06652/cmd" and body["seq"] == 1
     assert body["summary"] == {"pending": 3} and len(body["deliveries"]) == 3
+    assert body["deliveries_total"] == 3
+    ids = [d["device_id"] for d in body["deliveries"]]
+    assert ids == sorted(ids)
+    # one page of deliveries at a time: a province-wide command reaches thousands
+    page = Client().get(f"/api/v1/fleet/commands/{body['id']}?offset=1&limit=1", **_bearer(token))
+    assert page.status_code == 200
+    assert (
+        page.json()["deliveries_total"] == 3
+        and [d["device_id"] for d in page.json()["deliveries"]] == ids[1:2]
+    )
+    clamped = Client().get(f"/api/v1/fleet/commands/{body['id']}?offset=-5&limit=0", **_bearer(token))
+    assert [d["device_id"] for d in clamped.json()["deliveries"]] == ids[:1]
     command = Command.objects.get(pk=body["id"])
     message = CommandMessage.model_validate(command.message)
     verify_command(message, keys.public_key(), command.topic, message.issued_at, None)
