@@ -34,6 +34,7 @@ from loa_protocol.messages import (
     ManifestEntry,
     PlayLogEvent,
     PlayLogKind,
+    PlayParams,
     ProtocolError,
     Status,
     StopParams,
@@ -130,6 +131,8 @@ class AgentCore:
     keep_history: bool = True
     signature_cache: dict[tuple[str, bytes], bool] | None = None
     decode_cache: dict[bytes, Command | ProtocolError] | None = None
+    # a decoded command's typed play params (shared by the simulator's agents, as decode_cache): id -> (command, …)
+    params_cache: dict[int, tuple[Command, PlayParams]] = field(default_factory=dict)
     on_change: Callable[[], None] = lambda: None
     # the server's time of this device's (last) enrolment: commands issued before it are refused (before_enrolment)
     enrolled_at: dt.datetime | None = None
@@ -187,6 +190,18 @@ class AgentCore:
         self._ack(command.id, "received", now)
         return command
 
+    def play_params(self, command: Command) -> PlayParams:
+        """``command.play_params()``, validated once per decoded command (the runtime and the ladder both read
+        them; in the simulator one group command is decoded once for thousands of agents)."""
+        hit = self.params_cache.get(id(command))
+        if hit is not None and hit[0] is command:
+            return hit[1]
+        params = command.play_params()
+        if len(self.params_cache) > 4096:
+            self.params_cache.clear()
+        self.params_cache[id(command)] = (command, params)  # the command is kept, so its id is not reused
+        return params
+
     def _decode_command(self, payload: bytes) -> Command:
         if self.decode_cache is None:
             return decode(Command, payload, max_bytes=MAX_COMMAND_BYTES)
@@ -242,13 +257,13 @@ class AgentCore:
 
     def fail(self, command: Command, now: dt.datetime, reason: str) -> None:
         self._ack(command.id, "failed", now, reason)
-        params = command.play_params() if command.action == "play" else None
+        params = self.play_params(command) if command.action == "play" else None
         if params is not None:
             self._record("error", PlayItem(params.item_id, params.duration_s, params.priority, params.sha256,
                                            command_id=command.id), now, 0.0, None, reason)  # fmt: skip
 
     def _play_command(self, command: Command, now: dt.datetime, media_path: Path | None) -> None:
-        params = command.play_params()
+        params = self.play_params(command)
         codes = group_unit_codes(command.topic)
         item = PlayItem(
             item_id=params.item_id,

@@ -30,6 +30,7 @@ from loa_agent.media import MediaError, MediaFetcher
 from loa_agent.media import origin as media_origin
 from loa_protocol.messages import (
     MAX_PLAYLOG_EVENTS,
+    Command,
     CommandAck,
     EnrolResponse,
     ManifestAck,
@@ -354,7 +355,7 @@ class AgentRuntime:
         if command is None:
             return
         if command.action == "play":
-            params = command.play_params()
+            params = self.core.play_params(command)
             if params.kind == "stream" or params.sha256 is None:  # a relay is played, never downloaded
                 self.core.execute(command, now)
                 return
@@ -373,8 +374,9 @@ class AgentRuntime:
         else:
             self.core.execute(command, now)
 
-    async def _fetch_then_play(self, command: Any) -> None:
-        params = command.play_params()
+    async def _fetch_then_play(self, command: Command) -> None:
+        params = self.core.play_params(command)
+        assert params.sha256 is not None  # a file (a stream is never fetched)
         try:
             path = await asyncio.to_thread(
                 self.fetcher.fetch, params.media_url, params.sha256, self.media_auth(params.media_url)

@@ -47,7 +47,7 @@ from loa_agent.media import MediaFetcher, NullFetcher
 from loa_agent.player import NullPlayer
 from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
 from loa_agent.runtime import AgentRuntime, ChangeHold, RuntimeOptions
-from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, ProtocolError
+from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, PlayParams, ProtocolError
 from loa_protocol.signing import ReplayGuard
 from loa_protocol.topics import group_unit_codes
 
@@ -131,6 +131,7 @@ class Simulator:
         self._hold = ChangeHold()  # active while a burst is under way
         signature_cache: dict[tuple[str, bytes], bool] = {}
         decode_cache: dict[bytes, Command | ProtocolError] = {}
+        params_cache: dict[int, tuple[Command, PlayParams]] = {}
         rng = random.Random(self.seed)  # noqa: S311 - simulation
         for raw in self.credentials:
             creds = raw if isinstance(raw, EnrolResponse) else EnrolResponse.model_validate(raw)
@@ -156,6 +157,7 @@ class Simulator:
                 keep_history=self.keep_history,
                 signature_cache=signature_cache,
                 decode_cache=decode_cache,
+                params_cache=params_cache,
             )
             hardware = self._hardware_for(creds.device_id, device_rng)
             for topic in creds.subscriptions:
