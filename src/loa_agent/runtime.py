@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import httpx
+import paho.mqtt.client as paho_mqtt
 
 from loa_agent.clock import Clock, SystemClock
 from loa_agent.core import AgentCore
@@ -89,6 +90,9 @@ class MqttClient(aiomqtt.Client):
     * a packet queued from the loop's own thread (a PUBACK, an ack) is written on the loop's next turn, and the
       socket is watched for writing only if the kernel did not take it all: no self-pipe wake-up
       (``call_soon_threadsafe``) and no epoll registration per packet.
+    * paho's housekeeping (``loop_misc``: the keepalive's PINGREQ and its timeout) runs every sixth of the
+      keepalive, at most every 5 s, instead of every second: a ping goes out at most that late (the broker waits
+      1.5 keepalives), and 10,000 agents in one process wake 10,000 times a second less.
     """
 
     def __init__(
@@ -96,6 +100,11 @@ class MqttClient(aiomqtt.Client):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.message_handler = on_message
+        self.misc_interval_s = min(5.0, max(0.25, float(self._keepalive) / 6))
+
+    async def _misc_loop(self) -> None:
+        while self._client.loop_misc() == paho_mqtt.MQTT_ERR_SUCCESS:
+            await asyncio.sleep(self.misc_interval_s)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         if self.message_handler is None:

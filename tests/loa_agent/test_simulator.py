@@ -270,3 +270,24 @@ def test_a_group_command_reaches_every_agent_before_any_reports(server: Any) -> 
         assert min(a.at for a in acks) < last_start
     finally:
         sim.stop()
+
+
+def test_the_keepalive_still_holds_an_idle_connection(broker: Any) -> None:
+    """paho's housekeeping runs less often than aiomqtt's every second (a sixth of the keepalive, at most 5 s):
+    an idle agent still pings in time, so the broker (which drops a client silent for 1.5 keepalives) keeps it."""
+    import asyncio
+
+    from loa_agent.runtime import MqttClient
+
+    async def main() -> tuple[float, bool]:
+        async with MqttClient("127.0.0.1", broker.port, identifier="idle-agent", keepalive=1) as client:
+            await asyncio.sleep(
+                6.0
+            )  # six keepalives with nothing to send (unpinged, it is dropped in ≈ 3.7 s)
+            disconnected = client._disconnected.done()
+            await client.publish("loa/v1/d/idle-agent/status", b"{}", qos=1, timeout=2)
+            return client.misc_interval_s, disconnected
+
+    interval, disconnected = asyncio.run(main())
+    assert not disconnected
+    assert interval == 0.25
