@@ -281,9 +281,8 @@ def test_the_keepalive_still_holds_an_idle_connection(broker: Any) -> None:
 
     async def main() -> tuple[float, bool]:
         async with MqttClient("127.0.0.1", broker.port, identifier="idle-agent", keepalive=1) as client:
-            await asyncio.sleep(
-                6.0
-            )  # six keepalives with nothing to send (unpinged, it is dropped in ≈ 3.7 s)
+            # six keepalives with nothing to send (unpinged, it is dropped in ≈ 3.7 s)
+            await asyncio.sleep(6.0)
             disconnected = client._disconnected.done()
             await client.publish("loa/v1/d/idle-agent/status", b"{}", qos=1, timeout=2)
             return client.misc_interval_s, disconnected
