@@ -203,6 +203,10 @@ class Simulator:
             self._bursts[payload] = (expected, timer)
             self._quiet.clear()
             self._hold.active = True
+            if self.freeze_gc:
+                # what the agents kept of earlier bursts (history, logs, the last connections) out of this burst's
+                # collections: only the objects the burst makes are traversed
+                gc.freeze()
         remaining, timer = self._bursts[payload]
         if remaining <= 1:
             timer.cancel()
