@@ -15,8 +15,9 @@ Real devices each have their own CPU; here thousands share one. So that the acks
 to get a group command do not delay the start of the last ones, the agents hold their publishing while a group
 command is still reaching the other agents of the process (every subscribed agent has handled it, or at most
 ``group_hold_s``); each agent's start instant is still taken when it starts, and each still verifies, decides by
-its own ladder and publishes its own ack and play logs. After the agents have connected, the objects of the
-simulation are moved out of the garbage collector's way (``gc.freeze``), so collections stay short.
+its own ladder and publishes its own ack and play logs. After the agents have connected, and again when a group
+burst begins, the objects of the simulation are moved out of the garbage collector's way (``gc.freeze``), so a
+burst's collections traverse only what the burst makes.
 
 Every agent holds one socket, so a process needs more descriptors than the usual soft limit of 1,024: the simulator
 raises its soft ``RLIMIT_NOFILE`` to the hard limit before it connects anything (:func:`raise_open_file_limit`), and
