@@ -81,7 +81,7 @@ class MqttClient(aiomqtt.Client):
     agent's new socket got the same number meanwhile, watches that socket for this client for good. Here the
     registration happens only if the socket is still this client's open socket with the same number.
 
-    Two shortcuts keep a message's cost low when thousands of agents share one loop (the simulator):
+    Three things keep a message's cost low when thousands of agents share one loop (the simulator):
 
     * ``on_message``: a callable ``(topic, payload)`` that handles each message as paho reads it, in the loop's
       thread, instead of queueing it for ``client.messages`` (a queue, a task wake and an ``asyncio.wait`` per
