@@ -235,8 +235,9 @@ def test_a_packet_queued_in_the_loop_is_written_at_once_or_watched(kernel_takes_
 
 def test_a_group_command_reaches_every_agent_before_any_reports(server: Any) -> None:
     """Thousands of simulated agents share one loop: while a group command is still reaching the agents of the
-    process, none of them spends the loop on its status heartbeat, ack or play log; once every subscribed agent has
-    handled it, all of them report."""
+    process, none of them spends the loop on its status heartbeat (nor its ack or play log, held by the same gate);
+    once every subscribed agent has handled it, all of them report. What is checked is the status: its ``ts`` is
+    taken when it is built, after the hold, while an ack carries the instant the command was received."""
     import time
 
     from loa_protocol.messages import CommandAck, Status
@@ -264,7 +265,7 @@ def test_a_group_command_reaches_every_agent_before_any_reports(server: Any) -> 
         assert {a.device_id for a in acks if a.status == "received"} == set(devices)
         starts = sim.events(kind="start")
         assert {e.device_id for e in starts} == set(devices)
-        # nothing was reported before the last agent had started (and each agent still reports its own instant)
+        # no status was built before the last agent had started (each ack still carries its own receipt instant)
         last_start = max(e.at for e in starts)
         assert min(s.ts for s in playing()) >= last_start
         assert min(a.at for a in acks) < last_start
