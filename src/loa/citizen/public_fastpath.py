@@ -14,10 +14,20 @@ audit stamp and the instant it was made for, and replays it (or a 304 for a matc
 Otherwise the request goes to Django as usual, which refreshes the stamp and, through the request's ASGI scope
 (``loa.public_cache``), tells this wrapper that its answer may be kept. Only anonymous-safe answers are kept: the
 feed views mark them, and an answer that sets a cookie is never kept.
+
+The same holds for **public media files** (``/media/files/<sha256>.mp3``): when an emergency starts, every
+loudspeaker cluster of the area fetches its audio within the same second (ADR 0019). The media view marks a whole
+answer (no ``Range``) for a file anyone may fetch (:func:`loa.media.file_access.public_until`: a published
+bulletin's, an emergency's in force) and at most ``MAX_BODY_BYTES`` long; it is replayed to every request of the
+same address, whatever its credentials — the rule serves public files to anyone — while the stamp holds (a
+bulletin withdrawn or an emergency cancelled is an audited action) and until the file stops being public. While one
+request for an address is on its way through Django, the others for it wait for its answer instead of all going
+through Django at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -34,9 +44,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
 FEED_PATH = re.compile(
-    r"^/(?:congdan/xa/[0-9A-Za-z.]{1,16}/|api/v1/public/communes/[0-9A-Za-z.]{1,16}/feed)$"
+    r"^/(?:congdan/xa/[0-9A-Za-z.]{1,16}/|api/v1/public/communes/[0-9A-Za-z.]{1,16}/feed"
+    r"|media/files/[0-9a-f]{64}\.mp3)$"
 )
+MEDIA_PREFIX = "/media/files/"
 MAX_ENTRIES = 4000
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a public file longer than this is not kept (an emergency's speech: ≈ 50–200 KB)
+MAX_KEPT_BYTES = 64 * 1024 * 1024  # all kept answers together
+LEADER_WAIT_S = 10.0  # how long a request waits for the same address's answer on its way through Django
 SCOPE_KEY = "loa.public_cache"
 KEPT_ON_304 = {b"etag", b"cache-control", b"vary", b"date", b"expires"}
 
@@ -70,7 +85,9 @@ class PublicFeedFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.kept: dict[tuple[str, bytes, bytes], Kept] = {}
+        self.kept_bytes = 0
         self.lock = threading.Lock()
+        self.on_the_way: dict[tuple[str, bytes, bytes], asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -81,13 +98,40 @@ class PublicFeedFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], _language_cookie(_header(scope, b"cookie")), _header(scope, b"accept-language"))
+        path = scope["path"]
+        if path.startswith(MEDIA_PREFIX):
+            if _header(scope, b"range"):  # a part of a file: Django answers it (206)
+                await self.app(scope, receive, send)
+                return
+            key = (path, b"", b"")  # a public file is the same for everyone
+        else:
+            key = (path, _language_cookie(_header(scope, b"cookie")), _header(scope, b"accept-language"))
+        if await self._replayed(key, scope, send):
+            return
+        leader = self.on_the_way.get(key)
+        if leader is not None:  # the same address is on its way through Django: wait for its answer
+            try:
+                await asyncio.wait_for(leader.wait(), LEADER_WAIT_S)
+            except TimeoutError:
+                pass
+            if await self._replayed(key, scope, send):
+                return
+            await self._through_django(key, scope, receive, send)
+            return
+        self.on_the_way[key] = event = asyncio.Event()
+        try:
+            await self._through_django(key, scope, receive, send)
+        finally:
+            del self.on_the_way[key]
+            event.set()
+
+    async def _replayed(self, key: tuple[str, bytes, bytes], scope: Scope, send: Send) -> bool:
         kept = self.kept.get(key)
         stamp = public_cache.fresh_stamp()
         if kept is not None and stamp is not None and kept.stamp == stamp and time.time() < kept.until:
             await self._replay(kept, _header(scope, b"if-none-match"), send)
-            return
-        await self._through_django(key, scope, receive, send)
+            return True
+        return False
 
     async def _replay(self, kept: Kept, if_none_match: bytes, send: Send) -> None:
         asked = [t.strip() for t in if_none_match.split(b",")] if if_none_match else []
@@ -106,12 +150,17 @@ class PublicFeedFastPath:
         chunks: list[bytes] = []
         complete = False
 
+        size = 0
+
         async def watch(message: Message) -> None:
-            nonlocal start, complete
+            nonlocal start, complete, size
             if message["type"] == "http.response.start":
                 start = message
             elif message["type"] == "http.response.body":
-                chunks.append(bytes(message.get("body", b"")))
+                body = bytes(message.get("body", b""))
+                size += len(body)
+                if size <= MAX_BODY_BYTES:  # a longer answer is sent, not kept
+                    chunks.append(body)
                 complete = not message.get("more_body", False)
             await send(message)
 
@@ -124,14 +173,20 @@ class PublicFeedFastPath:
             return
         etag = next((v for k, v in headers if k == b"etag"), b"")
         until = min(float(mark["until"]), time.time() + public_cache.MAX_AGE_S)
+        if size > MAX_BODY_BYTES:
+            return
+        body = b"".join(chunks)
         with self.lock:
-            if len(self.kept) >= MAX_ENTRIES:
+            if len(self.kept) >= MAX_ENTRIES or self.kept_bytes + len(body) > MAX_KEPT_BYTES:
                 self.kept.clear()
-            self.kept[key] = Kept(str(mark["stamp"]), until, 200, headers, b"".join(chunks), etag)
+                self.kept_bytes = 0
+            previous = self.kept.get(key)
+            self.kept_bytes += len(body) - (len(previous.body) if previous else 0)
+            self.kept[key] = Kept(str(mark["stamp"]), until, 200, headers, body, etag)
 
 
 def mark_keepable(request: Any, stamp: str, until: float) -> None:
-    """Called by a feed view: its answer for this request may be replayed by :class:`PublicFeedFastPath` while the
+    """Called by a feed view or the media view: its answer for this request may be replayed by :class:`PublicFeedFastPath` while the
     stamp holds, until ``until`` (epoch seconds). Without an ASGI scope (tests, WSGI) it does nothing."""
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):

@@ -5,6 +5,7 @@ Every view authorises through ``access_*`` (:mod:`loa.accounts.access`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -12,9 +13,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from loa.accounts.access import access_system, access_unit, access_unit_code, access_units, can
+from loa.citizen import public_cache
+from loa.citizen.public_fastpath import MAX_BODY_BYTES, mark_keepable
 from loa.console.current import current_unit
 from loa.jobs.models import Job
 from loa.media import services
@@ -139,6 +143,7 @@ def file(request: HttpRequest, sha256: str) -> HttpResponseBase:
     found = MediaAsset.objects.filter(sha256=sha256).select_related("unit").first()
     if found is None:
         raise Http404("Không có tệp này.")
+    stamp = public_cache.stamp()  # before the rule: a change after it makes the kept answer stale
     try:
         grant = access_media_file(request, found)
     except MediaFileRefused as exc:
@@ -156,4 +161,11 @@ def file(request: HttpRequest, sha256: str) -> HttpResponseBase:
         raise Http404("Không có tệp này.")
     served = file_response(request, path, "audio/mpeg", immutable=True, shared=grant.public)
     served["Vary"] = "Authorization, Cookie"
+    if grant.public and grant.until is not None:  # public for a while only (an emergency in force)
+        remaining = max(0, int((grant.until - timezone.now()).total_seconds()))
+        served["Cache-Control"] = f"public, max-age={remaining}, immutable"
+    if grant.public and served.status_code == 200 and path.stat().st_size <= MAX_BODY_BYTES:
+        # the same answer for everyone: the fast path in front of Django may replay it (ADR 0019)
+        until = grant.until.timestamp() if grant.until is not None else time.time() + public_cache.MAX_AGE_S
+        mark_keepable(request, stamp, until)
     return served

@@ -14,6 +14,7 @@ from loa.asgi import application, django_application
 from loa.citizen import public_cache
 from loa.citizen.public_fastpath import PublicFeedFastPath
 from loa.units.models import Unit
+from tests.loa.fleet.brokers import mqtt_dir  # type: ignore[import-not-found]  # noqa: F401  (shared fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,12 @@ class Counting:
 def _get(
     app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None, query: bytes = b""
 ) -> dict[str, Any]:
+    return asyncio.run(_aget(app, path, headers, query))
+
+
+async def _aget(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None, query: bytes = b""
+) -> dict[str, Any]:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
              "headers": [(b"host", b"localhost"), *(headers or [])], "client": ("127.0.0.1", 5000),
@@ -64,7 +71,7 @@ def _get(
         else:
             out["body"] += message.get("body", b"")
 
-    asyncio.run(app(scope, receive, send))
+    await app(scope, receive, send)
     return out
 
 
@@ -102,3 +109,61 @@ def test_the_feed_is_replayed_until_something_audited_happens(tree: dict[str, Un
     do_transition(b, "cancel", actor=approver)
     after = _get(app, "/congdan/xa/06652/")
     assert django.calls == 5 and "Thông báo cắt điện ngày mai" not in after["body"].decode()
+
+
+@pytest.mark.usefixtures("mqtt_dir")
+def test_an_emergency_s_audio_reaches_every_device_from_memory(tree: dict[str, Unit], make_user: Any) -> None:
+    """Every loudspeaker of the area fetches the emergency's audio in the same second: one request goes through
+    Django, the others wait for its answer and get it from memory, whatever credentials they carry; a byte range
+    and a file that is not public always go to Django; a cancel (audited) ends the replay at once."""
+    import base64
+    import hashlib
+
+    from loa.broadcast import emergency as em
+    from loa.broadcast.models import Emergency
+    from loa.fleet.services import do_provision_device
+    from tests.conftest import verified_client  # type: ignore[import-not-found]
+    from tests.loa.broadcast.conftest import totp_next, totp_now  # type: ignore[import-not-found]
+
+    chairman = make_user("chu-tich-a", "approver", tree["a"])
+    verified_client(chairman)
+    device, password = do_provision_device(tree["a"], actor=None, serial="FP-1")
+    e = em.do_start_emergency(tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay.")
+    path = f"/media/files/{e.sha256}.mp3"
+    django = Counting()
+    app = PublicFeedFastPath(django)
+    basic = [(b"authorization", b"Basic " + base64.b64encode(f"{device.device_id}:{password}".encode()))]
+    forged = [(b"authorization", b"Basic " + base64.b64encode(b"khong-phai-thiet-bi:sai"))]
+
+    async def burst() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(_aget(app, path, [basic, forged, []][k % 3]) for k in range(60)))
+
+    answers = asyncio.run(burst())
+    assert django.calls == 1  # the others waited for the first answer
+    assert {a["status"] for a in answers} == {200}
+    assert {hashlib.sha256(a["body"]).hexdigest() for a in answers} == {e.sha256}
+    assert all(a["headers"][b"cache-control"].startswith(b"public, max-age=") for a in answers)
+    part = _get(app, path, [(b"range", b"bytes=0-99")])
+    assert part["status"] == 206 and len(part["body"]) == 100 and django.calls == 2
+
+    # a device's private file (speech made for it, not public): every request asks Django
+    from loa.broadcast.services import media_url
+    from loa.fleet.services import do_send_command
+    from loa.media.models import MediaAsset
+    from loa.tts.services import do_synthesize
+
+    clip = do_synthesize("Thông báo nội bộ.", actor=chairman, unit=tree["a"])
+    private = MediaAsset.objects.get(pk=clip.media_asset_id)
+    do_send_command(actor=chairman, action="play", target_device=device,
+                    params={"item_id": "fp-1", "media_url": media_url(private.sha256),
+                            "sha256": private.sha256, "duration_s": float(private.duration_s or 1), "priority": 4})  # fmt: skip
+    calls = django.calls
+    for _ in range(3):
+        got = _get(app, f"/media/files/{private.sha256}.mp3", basic)
+        assert got["status"] == 200 and got["headers"][b"cache-control"].startswith(b"private")
+    assert django.calls == calls + 3
+    assert _get(app, f"/media/files/{private.sha256}.mp3")["status"] == 401 and django.calls == calls + 4
+
+    # cancelled: no longer public, and not replayed a moment longer
+    em.do_cancel_emergency(Emergency.objects.get(pk=e.pk), actor=chairman, totp=totp_next(chairman))
+    assert _get(app, path)["status"] == 401

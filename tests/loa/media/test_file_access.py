@@ -134,3 +134,34 @@ def test_a_device_gets_what_its_manifest_names(draft_audio: MediaAsset, tree: di
     entry = {"item_id": "sch-1", "media_url": media_url(draft_audio.sha256), "sha256": draft_audio.sha256}
     DeviceManifest.objects.create(device=device, version=1, payload=json.dumps({"entries": [entry]}).encode())
     assert Client().get(_url(draft_audio), **_basic(device.device_id, password)).status_code == 200
+
+
+@pytest.mark.usefixtures("mqtt_dir")
+def test_an_emergency_s_audio_is_public_while_it_is_in_force(
+    tree: dict[str, Unit], make_user: Callable[..., User]
+) -> None:
+    """While an emergency plays (its text is on the citizens' feed for exactly as long) its audio is public, with a
+    shared-cache lifetime that ends when the emergency does; cancelled or over, it is private again (ADR 0019)."""
+    from loa.broadcast import emergency as em
+    from loa.broadcast.models import Emergency
+    from loa.citizen.public_feed import emergency_until
+    from tests.conftest import verified_client  # type: ignore[import-not-found]
+    from tests.loa.broadcast.conftest import totp_next, totp_now  # type: ignore[import-not-found]
+
+    chairman = make_user("chu-tich-a", Role.APPROVER, tree["a"])
+    verified_client(chairman)
+    do_provision_device(tree["a"], actor=None, serial="EM-1")
+    e = em.do_start_emergency(tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay.")
+    url = f"/media/files/{e.sha256}.mp3"
+    r = Client().get(url)
+    assert r.status_code == 200 and hashlib.sha256(b"".join(r.streaming_content)).hexdigest() == e.sha256
+    max_age = int(r["Cache-Control"].split("max-age=")[1].split(",")[0])
+    left = (emergency_until(e) - timezone.now()).total_seconds()
+    assert r["Cache-Control"].startswith("public, ") and left - 5 <= max_age <= left
+    # over: the feed no longer shows it, the file is no longer public
+    Emergency.objects.filter(pk=e.pk).update(requested_at=timezone.now() - dt.timedelta(hours=3))
+    assert Client().get(url).status_code == 401
+    Emergency.objects.filter(pk=e.pk).update(requested_at=timezone.now())
+    assert Client().get(url).status_code == 200
+    em.do_cancel_emergency(Emergency.objects.get(pk=e.pk), actor=chairman, totp=totp_next(chairman))
+    assert Client().get(url).status_code == 401
