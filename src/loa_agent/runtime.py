@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -387,9 +388,7 @@ class AgentRuntime:
         params = self.core.play_params(command)
         assert params.sha256 is not None  # a file (a stream is never fetched)
         try:
-            path = await asyncio.to_thread(
-                self.fetcher.fetch, params.media_url, params.sha256, self.media_auth(params.media_url)
-            )
+            path = await self._fetch(params.media_url, params.sha256)
         except MediaError as exc:
             self.core.fail(command, self.clock.now(), exc.code)
             return
@@ -405,11 +404,18 @@ class AgentRuntime:
             if entry.sha256 is None:
                 continue
             try:
-                await asyncio.to_thread(
-                    self.fetcher.fetch, entry.media_url, entry.sha256, self.media_auth(entry.media_url)
-                )
+                await self._fetch(entry.media_url, entry.sha256)
             except MediaError as exc:
                 log.warning("%s: không tải trước được %s: %s", self.device_id, entry.item_id, exc.message)
+
+    async def _fetch(self, url: str, sha256: str) -> Path:
+        """The file, downloaded if needed: in the loop when the fetcher can (``fetch_async``: the simulator's), else
+        in a thread (:class:`loa_agent.media.MediaCache`, blocking httpx)."""
+        fetch_async = getattr(self.fetcher, "fetch_async", None)
+        if fetch_async is not None:
+            path: Path = await fetch_async(url, sha256, self.media_auth(url))
+            return path
+        return await asyncio.to_thread(self.fetcher.fetch, url, sha256, self.media_auth(url))
 
     def media_auth(self, url: str) -> tuple[str, str] | None:
         """The device's credentials for a media URL of its own server (the origin of ``media_base_url`` or

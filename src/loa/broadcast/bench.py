@@ -158,17 +158,15 @@ EMERGENCY_TEXT = (
 SIMULATOR = """
 import json, sys, time
 from pathlib import Path
-import httpx
-from loa_agent.media import MediaCache
 from loa_agent.runtime import RuntimeOptions
+from loa_agent.sim_media import SimulatedMediaCache
 from loa_agent.simulator import Simulator, load_credentials
 creds = load_credentials(Path(sys.argv[1]))
 extra = {}
 if len(sys.argv) > 3:  # --download: every agent its own cache directory, real HTTP GETs checked by sha256
+    # (in the loop, one connection each: loa_agent.sim_media)
     cache_root = Path(sys.argv[3])
-    http = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
-    extra = {"media_fetchers": lambda device_id: MediaCache(cache_root / device_id, client=http),
-             "fetch_threads": 64}
+    extra = {"media_fetchers": lambda device_id: SimulatedMediaCache(cache_root / device_id)}
 # no HTTPS manifest poll (the safety net for a missed retained manifest, not what is measured): without a web
 # process every poll fails and retries, thousands of TLS contexts a minute in one process (real devices each have
 # their own CPU)

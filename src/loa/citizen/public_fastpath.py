@@ -49,7 +49,9 @@ FEED_PATH = re.compile(
 )
 MEDIA_PREFIX = "/media/files/"
 MAX_ENTRIES = 4000
-MAX_BODY_BYTES = 4 * 1024 * 1024  # a public file longer than this is not kept (an emergency's speech: ≈ 50–200 KB)
+MAX_BODY_BYTES = (
+    4 * 1024 * 1024
+)  # a public file longer than this is not kept (an emergency's speech: ≈ 50–200 KB)
 MAX_KEPT_BYTES = 64 * 1024 * 1024  # all kept answers together
 LEADER_WAIT_S = 10.0  # how long a request waits for the same address's answer on its way through Django
 SCOPE_KEY = "loa.public_cache"

@@ -128,7 +128,9 @@ def test_an_emergency_s_audio_reaches_every_device_from_memory(tree: dict[str, U
     chairman = make_user("chu-tich-a", "approver", tree["a"])
     verified_client(chairman)
     device, password = do_provision_device(tree["a"], actor=None, serial="FP-1")
-    e = em.do_start_emergency(tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay.")
+    e = em.do_start_emergency(
+        tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay."
+    )
     path = f"/media/files/{e.sha256}.mp3"
     django = Counting()
     app = PublicFeedFastPath(django)

@@ -39,11 +39,21 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     return predicate()
 
 
+@pytest.mark.parametrize("fetcher", ["reference", "simulated"])
 def test_agents_fetch_unpublished_media_with_their_credentials(
-    mqtt: MqttBroker, live_server: Any, settings: Any, tree: dict, make_user: Any, tmp_path: Path
+    mqtt: MqttBroker,
+    live_server: Any,
+    settings: Any,
+    tree: dict,
+    make_user: Any,
+    tmp_path: Path,
+    fetcher: str,
 ) -> None:
+    """``reference``: the reference agent's cache (httpx in a thread); ``simulated``: the simulated devices' cache
+    of the benchmarks (loa_agent.sim_media, one GET on an asyncio stream), each device its own directory."""
     from loa_agent.media import MediaCache
     from loa_agent.runtime import RuntimeOptions
+    from loa_agent.sim_media import SimulatedMediaCache
     from loa_agent.simulator import Simulator
 
     settings.LOA_PUBLIC_URL = live_server.url
@@ -67,7 +77,11 @@ def test_agents_fetch_unpublished_media_with_their_credentials(
     thread = threading.Thread(target=gateway.run, daemon=True)
     thread.start()
     cache = tmp_path / "agent-media"
-    sim = Simulator(creds, media_fetcher=MediaCache(cache), options=RuntimeOptions(heartbeat_s=2))
+    if fetcher == "reference":
+        sim = Simulator(creds, media_fetcher=MediaCache(cache), options=RuntimeOptions(heartbeat_s=2))
+    else:
+        sim = Simulator(creds, media_fetchers=lambda device_id: SimulatedMediaCache(cache / device_id),
+                        options=RuntimeOptions(heartbeat_s=2))  # fmt: skip
     sim.start(wait_connected=30)
     try:
         command = do_send_command(
@@ -87,8 +101,10 @@ def test_agents_fetch_unpublished_media_with_their_credentials(
             played(),
             sim.refusals(),
         )
-        downloaded = cache / asset.sha256
-        assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == asset.sha256
+        for downloaded in (
+            [cache / asset.sha256] if fetcher == "reference" else [cache / d / asset.sha256 for d in ids]
+        ):
+            assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == asset.sha256
     finally:
         sim.stop()
         gateway.stop()

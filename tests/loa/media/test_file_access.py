@@ -151,7 +151,9 @@ def test_an_emergency_s_audio_is_public_while_it_is_in_force(
     chairman = make_user("chu-tich-a", Role.APPROVER, tree["a"])
     verified_client(chairman)
     do_provision_device(tree["a"], actor=None, serial="EM-1")
-    e = em.do_start_emergency(tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay.")
+    e = em.do_start_emergency(
+        tree["a"], actor=chairman, totp=totp_now(chairman), text="Lũ đang lên, sơ tán ngay."
+    )
     url = f"/media/files/{e.sha256}.mp3"
     r = Client().get(url)
     assert r.status_code == 200 and hashlib.sha256(b"".join(r.streaming_content)).hexdigest() == e.sha256
