@@ -126,7 +126,10 @@ def with_alert_tone(message: Audio, unit: Unit, actor: Any, request: Any) -> Aud
              "[a][b]concat=n=2:v=0:a=1[out]", "-map", "[out]", str(joined)],
             check=True, timeout=60,
         )  # fmt: skip
-        asset = do_ingest_file(joined, unit=unit, actor=actor, original_name="canh-bao.wav", request=request)
+        asset = do_ingest_file(
+            joined, unit=unit, actor=actor, original_name="canh-bao.wav", request=request,
+            speech=bool(message.text),  # speech read by the engine stays in the speech format (ADR 0019)
+        )  # fmt: skip
     return Audio(asset.sha256, float(asset.duration_s or message.duration_s + 2), message.text)
 
 

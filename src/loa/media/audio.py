@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "LOA_AUDIO_TRUE_PEAK": -1.5,
     "LOA_AUDIO_SAMPLE_RATE": 44100,
     "LOA_AUDIO_BITRATE": "128k",
+    # speech made by the engine (TTS, every emergency read aloud): a speech format for horn loudspeakers, a quarter
+    # of the bytes every device of an area fetches at the same moment (ADR 0019)
+    "LOA_SPEECH_SAMPLE_RATE": 22050,
+    "LOA_SPEECH_BITRATE": "48k",
 }
 
 logger = logging.getLogger(__name__)
@@ -618,9 +622,11 @@ def _encode(
     duration_s: float,
     deadline: float,
     progress: Callable[[float], None] | None = None,
+    speech: bool = False,
 ) -> None:
-    """Pass 2: run the chain and encode the device format (MP3, mono, constant bit rate, no metadata)."""
-    rate = int(setting("LOA_AUDIO_SAMPLE_RATE"))
+    """Pass 2: run the chain and encode the device format (MP3, mono, constant bit rate, no metadata); ``speech``:
+    the speech format (``LOA_SPEECH_SAMPLE_RATE``, ``LOA_SPEECH_BITRATE``)."""
+    rate, bitrate = output_format(speech)
 
     def on_progress(t: float) -> None:
         if progress is not None and duration_s > 0:
@@ -631,7 +637,7 @@ def _encode(
         *_input_args(path, demuxer),
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-t", f"{duration_s + 1:.3f}",
         "-af", chain, "-ac", "1", "-ar", str(rate),
-        "-c:a", "libmp3lame", "-b:a", str(setting("LOA_AUDIO_BITRATE")),
+        "-c:a", "libmp3lame", "-b:a", bitrate,
         "-fflags", "+bitexact", "-flags:a", "+bitexact", "-id3v2_version", "0", "-write_xing", "1",
         "-f", "mp3", "-y", str(out), "-progress", "pipe:1",
     ]  # fmt: skip
@@ -800,6 +806,13 @@ class _LevelNotAsKnown(Exception):
     """The "known" gain left the output far from the target: process again, measuring the input."""
 
 
+def output_format(speech: bool = False) -> tuple[int, str]:
+    """Sample rate and MP3 bit rate of what devices play: the device format, or the speech format."""
+    if speech:
+        return int(setting("LOA_SPEECH_SAMPLE_RATE")), str(setting("LOA_SPEECH_BITRATE"))
+    return int(setting("LOA_AUDIO_SAMPLE_RATE")), str(setting("LOA_AUDIO_BITRATE"))
+
+
 def process_audio(
     src: Path | str,
     store_root: Path | str | None = None,
@@ -810,12 +823,13 @@ def process_audio(
     progress: ProgressCallback | None = None,
     work_name: str | None = None,
     known_gain_db: float | None = None,
+    speech: bool = False,
 ) -> ProcessedAudio:
     """See :func:`_process_audio`. With ``known_gain_db``, an output that the gain leaves more than
     :data:`_KNOWN_GAIN_MISS_LU` from the target (or still off it after the corrections) is processed again the
     full way (input measured), so a wrong calibration costs time, never loudness."""
     kwargs: dict[str, Any] = {"target_lufs": target_lufs, "true_peak_db": true_peak_db, "timeout_s": timeout_s,
-                              "progress": progress, "work_name": work_name}  # fmt: skip
+                              "progress": progress, "work_name": work_name, "speech": speech}  # fmt: skip
     if known_gain_db is not None:
         try:
             return _process_audio(src, store_root, known_gain_db=known_gain_db, **kwargs)
@@ -837,6 +851,7 @@ def _process_audio(
     progress: ProgressCallback | None = None,
     work_name: str | None = None,
     known_gain_db: float | None = None,
+    speech: bool = False,
 ) -> ProcessedAudio:
     """Validate, normalise (two-pass EBU R128 ``loudnorm``) and transcode ``src`` to mono MP3; store both.
 
@@ -849,6 +864,8 @@ def _process_audio(
     ``known_gain_db``: the gain that takes this source to the target through the peak limiter, known beforehand
     (a speech engine's calibrated output level): the input is not measured (pass 1 and the limiter's gain search
     are skipped); the produced MP3 is still metered and the gain corrected, as always, when it misses the target.
+
+    ``speech``: encoded in the speech format (:func:`output_format`), for what a speech engine made.
     """
     src = Path(src)
     store = Path(store_root) if store_root is not None else default_store_root()
@@ -904,7 +921,7 @@ def _process_audio(
             report(start, message)
             _encode(
                 working, info.demuxer, _chain(gain, ceiling), out_tmp, duration_s=decoded_s,
-                deadline=deadline, progress=_stage(report, start, span * 0.7, message),
+                deadline=deadline, progress=_stage(report, start, span * 0.7, message), speech=speech,
             )  # fmt: skip
             report(start + span * 0.7, "Đang kiểm tra kết quả")
             analysis = _analyse_output(out_tmp, deadline=deadline)
@@ -949,7 +966,7 @@ def _process_audio(
             duration_s=round(analysis.duration_s, 3),
             loudness_lufs=analysis.loudness_lufs,
             true_peak_dbtp=analysis.true_peak_dbtp,
-            sample_rate=int(setting("LOA_AUDIO_SAMPLE_RATE")),
+            sample_rate=output_format(speech)[0],
             waveform=analysis.waveform,
             input_format=info.format_name,
             input_codec=info.codec,

@@ -132,6 +132,7 @@ def do_ingest_file(
     timeout_s: float | None = None,
     work_name: str | None = None,
     known_gain_db: float | None = None,
+    speech: bool = False,
 ) -> MediaAsset:
     """Process an audio file into the library of ``unit`` (``None``: a system asset) and return the asset.
 
@@ -163,7 +164,13 @@ def do_ingest_file(
 
     try:
         processed = audio.process_audio(
-            path, root, progress=watch, timeout_s=timeout_s, work_name=work_name, known_gain_db=known_gain_db
+            path,
+            root,
+            progress=watch,
+            timeout_s=timeout_s,
+            work_name=work_name,
+            known_gain_db=known_gain_db,
+            speech=speech,
         )
     except (MediaRejected, OSError) as exc:
         if storage.is_full_error(exc) or (

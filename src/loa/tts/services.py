@@ -192,7 +192,7 @@ def speak(
         )
         t2 = time.perf_counter()
         try:
-            processed = process_audio(speech.wav, store_root, known_gain_db=speech.gain_db)
+            processed = process_audio(speech.wav, store_root, known_gain_db=speech.gain_db, speech=True)
         except MediaRejected as exc:
             raise TtsError(exc.code, exc.message) from exc
         seconds = speech.seconds | {"process_s": time.perf_counter() - t2}
@@ -269,7 +269,7 @@ def do_synthesize(
         try:
             asset = do_ingest_file(
                 speech.wav, unit=unit, actor=actor, request=request,
-                original_name=clip_name(name or original or speech.read_as), known_gain_db=speech.gain_db,
+                original_name=clip_name(name or original or speech.read_as), known_gain_db=speech.gain_db, speech=True,
             )  # fmt: skip
         except MediaRejected as exc:
             raise TtsError(exc.code, exc.message) from exc

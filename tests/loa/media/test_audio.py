@@ -31,7 +31,7 @@ def test_each_format_comes_out_on_target_measured_independently(
     assert abs(lufs - TARGET) <= 1.0, f"{name}: pyloudnorm measured {lufs:.2f} LUFS"
     assert abs(result.loudness_lufs - TARGET) <= 1.0
     assert result.true_peak_dbtp <= -1.0  # ceiling -1.5 dBTP (the meter rounds to 0.1)
-    assert (channels, rate) == (1, 44100)
+    assert (channels, rate) == (1, 44100)  # the device format (speech made by the engine: tests/loa/tts)
     probe = audio.probe(result.path, decode=False)
     assert probe.codec == "mp3"
     assert abs(result.duration_s - probe.duration_s) < 0.2 and result.duration_s > 2

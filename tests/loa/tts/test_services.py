@@ -27,6 +27,19 @@ def editor(tree: dict[str, Unit], make_user: Callable[..., User]) -> User:
     return make_user("bien-tap", Role.EDITOR, tree["a"])
 
 
+def speech_format(path: Path) -> tuple[int, int]:
+    """(sample rate, bit rate) of an MP3, by ffprobe."""
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate,bit_rate",
+         "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout.strip()  # fmt: skip
+    rate, bitrate = out.split(",")
+    return int(rate), int(bitrate)
+
+
 def test_admin_entries_extend_and_override_the_bundled_table(db: Any) -> None:
     assert (
         services.normalize("Họp BCĐ 389 và UBND")
@@ -75,6 +88,8 @@ def test_do_synthesize_stores_a_processed_clip_and_audits_it(tree: dict[str, Uni
     assert channels == 1
     assert abs(duration - clip.duration_s) < 0.2 and duration > 3
     assert abs(lufs - (-16.0)) <= 1.0  # the media pipeline's target, measured independently
+    # the speech format (ADR 0019): 22.05 kHz, 48 kbit/s, a third of the device format's bytes
+    assert speech_format(path) == (22050, 48000)
     asset = MediaAsset.objects.get(pk=int(clip.media_asset_id))
     assert asset.unit == tree["a"] and asset.sha256 == clip.sha256 and asset_file_path(asset) == path
     entries = list(AuditEntry.objects.order_by("pk")[before:])
