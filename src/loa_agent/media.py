@@ -6,6 +6,7 @@ hosts (docs/protocol.md, "Media")."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -92,8 +93,10 @@ class MediaCache:
                 os.unlink(tmp)
 
 
+@functools.lru_cache(maxsize=256)
 def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port of ``url`` (credentials go only to the origin they belong to)."""
+    """Scheme, host and port of ``url`` (credentials go only to the origin they belong to). Remembered: every
+    download asks it for the same few URLs (the server's own, the file's)."""
     parts = httpx.URL(url)
     return parts.scheme, parts.host, parts.port
 

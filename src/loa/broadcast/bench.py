@@ -341,6 +341,10 @@ def emergency_bench(
     from loa.media.services import store_root
 
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-emergency-"))
+    # the simulated devices' caches in memory where the machine has it (tmpfs): a real device writes its own flash,
+    # thousands of files created at once on the bench machine's one disk measured the disk, not Loa
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private (0700) directory in it
+    caches = Path(tempfile.mkdtemp(prefix="loa-bench-caches-", dir=shm if shm.is_dir() else None))
     files: subprocess.Popen[str] | None = None
     public_url = settings.LOA_PUBLIC_URL
     if download and web:
@@ -404,7 +408,7 @@ def emergency_bench(
     sims = [
         subprocess.Popen(
             [sys.executable, "-c", SIMULATOR, str(tmp / f"creds-{k}.json"), "2000"]
-            + ([str(tmp / f"cache-{k}")] if download else []),
+            + ([str(caches / f"cache-{k}")] if download else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=(tmp / f"simulator-{k}.log").open("w"),
@@ -562,7 +566,8 @@ def emergency_bench(
             gateway.kill()
         embedded.stop()
         for k in range(processes):  # the devices' downloaded copies (500 devices ≈ 100 MB)
-            shutil.rmtree(tmp / f"cache-{k}", ignore_errors=True)
+            shutil.rmtree(caches / f"cache-{k}", ignore_errors=True)
+        shutil.rmtree(caches, ignore_errors=True)
         if files is not None:
             files.terminate()
             try:
