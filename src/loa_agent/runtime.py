@@ -390,6 +390,7 @@ class AgentRuntime:
         try:
             path = await self._fetch(params.media_url, params.sha256)
         except MediaError as exc:
+            log.warning("%s: không tải được tệp của lệnh %s: %s", self.device_id, command.id, exc.message)
             self.core.fail(command, self.clock.now(), exc.code)
             return
         self.core.execute(command, self.clock.now(), path)

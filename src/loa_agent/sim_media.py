@@ -56,12 +56,12 @@ class SimulatedMediaCache:
             return cached
         try:
             body = await asyncio.wait_for(_get(url, auth), self.timeout)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            raise MediaError("download_failed", f"Tải tệp âm thanh thất bại: {exc} ({url}).") from None
-        except TimeoutError:
+        except TimeoutError:  # before OSError, of which it is a kind
             raise MediaError(
                 "download_failed", f"Tải tệp âm thanh quá {self.timeout:.0f} giây ({url})."
             ) from None
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            raise MediaError("download_failed", f"Tải tệp âm thanh thất bại: {exc!r} ({url}).") from None
         got = hashlib.sha256(body).hexdigest()
         if got != sha256:
             raise MediaError(

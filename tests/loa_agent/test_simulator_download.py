@@ -15,6 +15,7 @@ import pytest
 
 from loa_agent.media import MediaCache
 from loa_agent.runtime import RuntimeOptions
+from loa_agent.sim_media import SimulatedMediaCache
 from loa_agent.simulator import Simulator
 from loa_protocol.messages import CommandAck, decode, encode
 from loa_protocol.topics import group_command_topic
@@ -56,15 +57,24 @@ def _play(item: str, url: str, sha: str) -> dict[str, Any]:
             "volume": 100}  # fmt: skip
 
 
+@pytest.mark.parametrize("cache", ["reference", "simulated"])
 def test_each_simulated_agent_downloads_into_its_own_cache_and_checks_the_hash(
-    server: Any, files: tuple[str, list[str]], tmp_path: Path
+    server: Any, files: tuple[str, list[str]], tmp_path: Path, cache: str
 ) -> None:
+    """``reference``: the reference agent's cache in a thread pool; ``simulated``: the benchmark's in-loop cache
+    (loa_agent.sim_media)."""
     base, gets = files
     creds = [server.credentials(d, UNITS) for d in DEVICES]
     http = httpx.Client(timeout=10)
+
+    def fetcher(device_id: str) -> Any:
+        if cache == "reference":
+            return MediaCache(tmp_path / device_id, client=http)
+        return SimulatedMediaCache(tmp_path / device_id)
+
     sim = Simulator(
         creds, options=RuntimeOptions(heartbeat_s=3600, manifest_poll_s=0), group_hold_s=0,
-        media_fetchers=lambda device_id: MediaCache(tmp_path / device_id, client=http), fetch_threads=4,
+        media_fetchers=fetcher, fetch_threads=4,
     )  # fmt: skip
     sim.start(wait_connected=10)
     try:

@@ -68,6 +68,31 @@ def fresh_stamp() -> str | None:
     return None
 
 
+def stamp_half_old() -> bool:
+    """Whether this process's stamp is older than half of ``LOA_PUBLIC_STAMP_TTL_S`` (or missing)."""
+    ttl = float(getattr(settings, "LOA_PUBLIC_STAMP_TTL_S", 1.0))
+    with _stamp_lock:
+        memo = _stamp
+    return memo is None or time.monotonic() - memo[0] >= ttl / 2
+
+
+def refresh_stamp() -> None:
+    """Read the stamp now (the fast path's worker thread, outside any request: the connection is closed after, as
+    a request would)."""
+    global _stamp
+    from django.db import close_old_connections, connection
+
+    close_old_connections()
+    try:
+        now = time.monotonic()
+        value = _read_stamp()
+        with _stamp_lock:
+            if _stamp is None or _stamp[0] < now:
+                _stamp = (now, value)
+    finally:
+        connection.close()
+
+
 def _forget_stamp(**_kwargs: Any) -> None:
     global _stamp
     with _stamp_lock:

@@ -21,13 +21,15 @@ answer (no ``Range``) for a file anyone may fetch (:func:`loa.media.file_access.
 bulletin's, an emergency's in force) and at most ``MAX_BODY_BYTES`` long; it is replayed to every request of the
 same address, whatever its credentials — the rule serves public files to anyone — while the stamp holds (a
 bulletin withdrawn or an emergency cancelled is an audited action) and until the file stops being public. While one
-request for an address is on its way through Django, the others for it wait for its answer instead of all going
-through Django at once.
+request for an address is on its way through Django, the others for it wait and get its answer (made after they
+arrived, so as new as their own would be) instead of all going through Django at once; and while answers are
+replayed, the stamp is read again in a worker thread before it is too old to replay on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -37,6 +39,7 @@ from typing import Any
 
 from loa.citizen import public_cache
 
+logger = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -66,6 +69,7 @@ class Kept:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
+    made: float = 0.0  # time.monotonic() when Django's answer was kept
 
 
 def _header(scope: Scope, name: bytes) -> bytes:
@@ -90,6 +94,7 @@ class PublicFeedFastPath:
         self.kept_bytes = 0
         self.lock = threading.Lock()
         self.on_the_way: dict[tuple[str, bytes, bytes], asyncio.Event] = {}
+        self.refreshing = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -112,10 +117,17 @@ class PublicFeedFastPath:
             return
         leader = self.on_the_way.get(key)
         if leader is not None:  # the same address is on its way through Django: wait for its answer
+            arrived = time.monotonic()
             try:
                 await asyncio.wait_for(leader.wait(), LEADER_WAIT_S)
             except TimeoutError:
                 pass
+            # an answer made after this request arrived is as new as one made for it
+            kept = self.kept.get(key)
+            if kept is not None and kept.made >= arrived and time.time() < kept.until:
+                self._refresh_ahead()
+                await self._replay(kept, _header(scope, b"if-none-match"), send)
+                return
             if await self._replayed(key, scope, send):
                 return
             await self._through_django(key, scope, receive, send)
@@ -131,9 +143,25 @@ class PublicFeedFastPath:
         kept = self.kept.get(key)
         stamp = public_cache.fresh_stamp()
         if kept is not None and stamp is not None and kept.stamp == stamp and time.time() < kept.until:
+            self._refresh_ahead()
             await self._replay(kept, _header(scope, b"if-none-match"), send)
             return True
         return False
+
+    def _refresh_ahead(self) -> None:
+        """While answers are replayed, read the stamp again in a worker thread once it is half its age limit old,
+        so that a stream of requests does not fall, every ``LOA_PUBLIC_STAMP_TTL_S``, into one slow pass through
+        Django that the others wait for (measured: 0.2–0.6 s on a loaded web process, 3,000 devices fetching)."""
+        if self.refreshing or not public_cache.stamp_half_old():
+            return
+        self.refreshing = True
+        refresh = asyncio.get_running_loop().run_in_executor(None, public_cache.refresh_stamp)
+        refresh.add_done_callback(self._refreshed)
+
+    def _refreshed(self, refresh: asyncio.Future[None]) -> None:
+        self.refreshing = False
+        if not refresh.cancelled() and refresh.exception() is not None:  # the next pass through Django tells
+            logger.warning("Không đọc lại được dấu thời gian nhật ký: %s", refresh.exception())
 
     async def _replay(self, kept: Kept, if_none_match: bytes, send: Send) -> None:
         asked = [t.strip() for t in if_none_match.split(b",")] if if_none_match else []
@@ -184,7 +212,7 @@ class PublicFeedFastPath:
                 self.kept_bytes = 0
             previous = self.kept.get(key)
             self.kept_bytes += len(body) - (len(previous.body) if previous else 0)
-            self.kept[key] = Kept(str(mark["stamp"]), until, 200, headers, body, etag)
+            self.kept[key] = Kept(str(mark["stamp"]), until, 200, headers, body, etag, time.monotonic())
 
 
 def mark_keepable(request: Any, stamp: str, until: float) -> None:

@@ -118,6 +118,7 @@ def test_an_emergency_s_audio_reaches_every_device_from_memory(tree: dict[str, U
     and a file that is not public always go to Django; a cancel (audited) ends the replay at once."""
     import base64
     import hashlib
+    import time
 
     from loa.broadcast import emergency as em
     from loa.broadcast.models import Emergency
@@ -145,8 +146,18 @@ def test_an_emergency_s_audio_reaches_every_device_from_memory(tree: dict[str, U
     assert {a["status"] for a in answers} == {200}
     assert {hashlib.sha256(a["body"]).hexdigest() for a in answers} == {e.sha256}
     assert all(a["headers"][b"cache-control"].startswith(b"public, max-age=") for a in answers)
+    # the first answer is made on a stamp about to age out: those who waited for it still get it
+    app.kept.clear()
+    public_cache._stamp = (time.monotonic() - 0.99, public_cache._read_stamp())
+    assert {a["status"] for a in asyncio.run(burst())} == {200} and django.calls == 2
+
+    # replayed past the stamp's age limit: the stamp is read again in the background, no request waits for Django
+    for _ in range(3):
+        time.sleep(0.55)  # LOA_PUBLIC_STAMP_TTL_S = 1: past half of it
+        assert _get(app, path, forged)["status"] == 200
+    assert django.calls == 2
     part = _get(app, path, [(b"range", b"bytes=0-99")])
-    assert part["status"] == 206 and len(part["body"]) == 100 and django.calls == 2
+    assert part["status"] == 206 and len(part["body"]) == 100 and django.calls == 3
 
     # a device's private file (speech made for it, not public): every request asks Django
     from loa.broadcast.services import media_url
