@@ -170,3 +170,28 @@ def test_binaries_can_be_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
     assert audio.ffmpeg_path() == "/opt/elsewhere/ffmpeg"
     monkeypatch.delenv("FFMPEG")
     assert audio.ffmpeg_path() == "/usr/bin/ffmpeg"
+
+
+@pytest.mark.parametrize("name", ["wav", "mp3", "ogg", "m4a"])
+def test_an_engine_s_wav_header_says_what_ffprobe_says(
+    name: str, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """The speech engine's output is read from its WAV header instead of starting ffprobe; anything that is not a
+    16-bit PCM WAV is left to ffprobe (``None``)."""
+    from loa.media.audio import probe_engine_wav
+
+    src = sources[name]
+    read = probe_engine_wav(src)
+    if name != "wav":
+        assert read is None
+        return
+    probed = audio.probe(src, decode=False)
+    assert read is not None
+    assert (read.demuxer, read.codec, read.sample_rate, read.channels, read.size_bytes) == (
+        probed.demuxer, probed.codec, probed.sample_rate, probed.channels, probed.size_bytes,
+    )  # fmt: skip
+    assert abs(read.duration_s - probed.duration_s) < 0.01
+    float_wav = tmp_path / "float.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c:a", "pcm_f32le", str(float_wav)], check=True)
+    assert probe_engine_wav(float_wav) is None
+    assert probe_engine_wav(sources["mp3"].with_name("khong-co.wav")) is None
