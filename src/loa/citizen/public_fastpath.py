@@ -52,9 +52,8 @@ FEED_PATH = re.compile(
 )
 MEDIA_PREFIX = "/media/files/"
 MAX_ENTRIES = 4000
-MAX_BODY_BYTES = (
-    4 * 1024 * 1024
-)  # a public file longer than this is not kept (an emergency's speech: ≈ 50–200 KB)
+# a public file longer than this is sent, not kept (an emergency's speech: ≈ 50–100 KB)
+MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_KEPT_BYTES = 64 * 1024 * 1024  # all kept answers together
 LEADER_WAIT_S = 10.0  # how long a request waits for the same address's answer on its way through Django
 SCOPE_KEY = "loa.public_cache"
@@ -216,8 +215,9 @@ class PublicFeedFastPath:
 
 
 def mark_keepable(request: Any, stamp: str, until: float) -> None:
-    """Called by a feed view or the media view: its answer for this request may be replayed by :class:`PublicFeedFastPath` while the
-    stamp holds, until ``until`` (epoch seconds). Without an ASGI scope (tests, WSGI) it does nothing."""
+    """Called by a feed view or the media view: its answer for this request may be replayed by
+    :class:`PublicFeedFastPath` while the stamp holds, until ``until`` (epoch seconds). Without an ASGI scope (tests,
+    WSGI) it does nothing."""
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):
         scope[SCOPE_KEY] = {"stamp": stamp, "until": until}

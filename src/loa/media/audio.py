@@ -45,8 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "LOA_AUDIO_TRUE_PEAK": -1.5,
     "LOA_AUDIO_SAMPLE_RATE": 44100,
     "LOA_AUDIO_BITRATE": "128k",
-    # speech made by the engine (TTS, every emergency read aloud): a speech format for horn loudspeakers, a quarter
-    # of the bytes every device of an area fetches at the same moment (ADR 0019)
+    # speech made by the engine (TTS, every emergency read aloud): a speech format for horn loudspeakers, a third of
+    # the bytes every device of an area fetches at the same moment (ADR 0019)
     "LOA_SPEECH_SAMPLE_RATE": 22050,
     "LOA_SPEECH_BITRATE": "48k",
 }

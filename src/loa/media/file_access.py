@@ -83,11 +83,6 @@ def public_until(asset: MediaAsset, now: dt.datetime | None = None) -> tuple[boo
     return public, (max(ends) if public and ends else None)
 
 
-def is_published_media(asset: MediaAsset) -> bool:
-    """Whether anyone may fetch ``asset``'s file now (:func:`public_until`)."""
-    return public_until(asset)[0]
-
-
 def _in_device_manifest(device_id: str, sha256: str) -> bool:
     from loa.broadcast.compile import manifest_payload
 
