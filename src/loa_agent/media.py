@@ -38,17 +38,24 @@ class MediaFetcher(Protocol):
         ...
 
 
-class MediaCache:
-    """``<directory>/<sha256>`` files; a download goes to a temporary file, is hashed, then renamed atomically."""
+class CacheDirectory:
+    """``<directory>/<sha256>``: where a cache keeps the files it verified (what both caches share)."""
 
-    def __init__(self, directory: Path, client: httpx.Client | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=True)
 
     def cached_path(self, sha256: str) -> Path | None:
         path = self.directory / sha256
         return path if path.is_file() else None
+
+
+class MediaCache(CacheDirectory):
+    """``<directory>/<sha256>`` files; a download goes to a temporary file, is hashed, then renamed atomically."""
+
+    def __init__(self, directory: Path, client: httpx.Client | None = None, timeout: float = 60.0) -> None:
+        super().__init__(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=True)
 
     def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
         cached = self.cached_path(sha256)

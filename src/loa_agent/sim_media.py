@@ -26,22 +26,18 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from loa_agent.media import MAX_MEDIA_BYTES, MediaError
+from loa_agent.media import MAX_MEDIA_BYTES, CacheDirectory, MediaError
 
 HEAD_LIMIT = 64 * 1024
 TIMEOUT_S = 60.0
 
 
-class SimulatedMediaCache:
+class SimulatedMediaCache(CacheDirectory):
     """``<directory>/<sha256>`` files, fetched in the event loop (:meth:`fetch_async`)."""
 
     def __init__(self, directory: Path, timeout: float = TIMEOUT_S) -> None:
-        self.directory = Path(directory)
+        super().__init__(directory)
         self.timeout = timeout
-
-    def cached_path(self, sha256: str) -> Path | None:
-        path = self.directory / sha256
-        return path if path.is_file() else None
 
     def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
         """The blocking form of :meth:`fetch_async` (what :class:`loa_agent.media.MediaFetcher` asks)."""
