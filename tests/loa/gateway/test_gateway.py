@@ -385,6 +385,7 @@ def test_an_ack_that_comes_before_its_command_is_stored_is_held_until_it_is(
     import datetime as dt
     import uuid
 
+    from django.db import transaction
     from django.utils import timezone
 
     gw = gateway()
@@ -395,12 +396,15 @@ def test_an_ack_that_comes_before_its_command_is_stored_is_held_until_it_is(
     assert wait_until(lambda: gw.gateway.counters["acks"] == 1)
     assert len(gw.gateway.ingestor._early_acks) == 1  # held, not dropped
     now = timezone.now()
-    command = Command.objects.create(
-        id=command_id, action="volume", params={"volume": 40}, topic=topics.device_command_topic(creds.device_id),
-        seq=1, target_device_id=Device.objects.get(device_id=creds.device_id).pk, unit=tree["a"], issued_at=now,
-        expires_at=now + dt.timedelta(minutes=5), message={}, state=Command.State.PUBLISHED, published_at=now,
-    )  # fmt: skip
-    CommandDelivery.objects.create(command=command, device_id=creds.device_id, state="sent")
+    # the command and its row in one transaction, as the server stores them: the gateway retrying the held ack sees
+    # both or neither (created one after the other, the gateway could write the row between them)
+    with transaction.atomic():
+        command = Command.objects.create(
+            id=command_id, action="volume", params={"volume": 40}, topic=topics.device_command_topic(creds.device_id),
+            seq=1, target_device_id=Device.objects.get(device_id=creds.device_id).pk, unit=tree["a"], issued_at=now,
+            expires_at=now + dt.timedelta(minutes=5), message={}, state=Command.State.PUBLISHED, published_at=now,
+        )  # fmt: skip
+        CommandDelivery.objects.create(command=command, device_id=creds.device_id, state="sent")
     assert wait_until(
         lambda: CommandDelivery.objects.get(command=command, device_id=creds.device_id).state == "done"
     )
