@@ -23,6 +23,7 @@ import base64
 import hashlib
 import os
 import ssl
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,7 +57,14 @@ class SimulatedMediaCache(CacheDirectory):
             raise MediaError(
                 "download_failed", f"Tải tệp âm thanh quá {self.timeout:.0f} giây ({url})."
             ) from None
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+        except (
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+            IndexError,
+        ) as exc:
+            # IndexError, ValueError: an answer that is not HTTP (no status code, a length that is not a number)
             raise MediaError("download_failed", f"Tải tệp âm thanh thất bại: {exc!r} ({url}).") from None
         got = hashlib.sha256(body).hexdigest()
         if got != sha256:
@@ -65,9 +73,15 @@ class SimulatedMediaCache(CacheDirectory):
             )
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / sha256
-        tmp = self.directory / f".dl-{sha256}.part"
-        tmp.write_bytes(body)
-        os.replace(tmp, path)
+        # a name of its own: a command and a prefetch of the same file may finish at the same time
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".dl-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(body)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return path
 
 

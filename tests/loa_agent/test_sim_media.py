@@ -97,3 +97,29 @@ def test_each_refusal_has_its_reason_and_keeps_nothing(
     cache = SimulatedMediaCache(tmp_path / "cache")
     assert _fetch(cache, url, expected, auth_used) == code
     assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
+
+
+def test_an_answer_that_is_not_http_is_a_failed_download(tmp_path: Path) -> None:
+    """Whatever answers on the port (here a server that writes no status code) is ``download_failed``, never an
+    exception that would leave the command neither played nor acked."""
+
+    async def run() -> Any:
+        async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"XINCHAO\r\n\r\n")  # no space: no status code at all
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            await SimulatedMediaCache(tmp_path / "cache").fetch_async(
+                f"http://127.0.0.1:{port}/media/files/{'0' * 64}.mp3", "0" * 64
+            )
+        except MediaError as exc:
+            return exc.code
+        finally:
+            server.close()
+
+    assert asyncio.run(run()) == "download_failed"
+    assert not (tmp_path / "cache").exists()
