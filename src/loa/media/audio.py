@@ -11,6 +11,7 @@ otherwise the defaults below apply. See docs/media.md.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import itertools
 import json
@@ -54,7 +55,6 @@ DEFAULTS: dict[str, Any] = {
 logger = logging.getLogger(__name__)
 
 WAVEFORM_POINTS = 200
-_WAVEFORM_RATE = 8000  # Hz at which the output is decoded to draw the waveform
 _STDERR_KEEP = 256 * 1024
 
 
@@ -169,8 +169,12 @@ def _run(
     *,
     on_stdout: Callable[[bytes], None] | None = None,
     on_progress: Callable[[float], None] | None = None,
+    feed: Callable[[], Path] | None = None,
 ) -> _Result:
     """Run ``cmd`` in its own process group; kill the whole group when ``deadline`` (monotonic) passes.
+
+    ``feed``: ffmpeg's stdin is a pipe; a writer thread calls ``feed()`` (it may wait, and raise to stop ffmpeg)
+    and writes the file it returns into the pipe. ffmpeg starts at once, so its loading overlaps the wait.
 
     ``on_stdout`` receives raw stdout chunks (in a reader thread); with ``on_progress``, stdout is read as
     ``-progress pipe:1`` lines and the callback receives the latest ``out_time`` in seconds, in the calling
@@ -180,9 +184,13 @@ def _run(
     if remaining <= 0:
         raise _timeout()
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        cmd,
+        stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
-    out_pipe, err_pipe = proc.stdout, proc.stderr
+    in_pipe, out_pipe, err_pipe = proc.stdin, proc.stdout, proc.stderr
     assert out_pipe is not None and err_pipe is not None
     err = bytearray()
     out = bytearray()
@@ -216,7 +224,26 @@ def _run(
             while os.read(out_pipe.fileno(), 65536):
                 pass
 
+    def write_in() -> None:
+        assert feed is not None and in_pipe is not None
+        try:
+            with feed().open("rb") as fh:
+                while chunk := fh.read(65536):
+                    in_pipe.write(chunk)
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit status and stderr tell why
+        except BaseException as exc:  # nothing to feed (the producer failed): stop ffmpeg, report it
+            failures.append(exc)
+            _kill(proc)
+        finally:
+            try:
+                in_pipe.close()
+            except BrokenPipeError:
+                pass
+
     threads = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
+    if feed is not None:
+        threads.append(threading.Thread(target=write_in, daemon=True))
     for t in threads:
         t.start()
     reported: float | None = None
@@ -679,8 +706,16 @@ class _Peaks:
         self.pending = b""
         self.peaks: list[np.ndarray] = []
         self.samples = 0
+        self.limit: int | None = None  # samples past this many are not counted (set before they arrive)
+        self.seen = 0
 
     def feed(self, chunk: bytes) -> None:
+        if self.limit is not None:
+            keep = max(0, 2 * self.limit - self.seen)
+            self.seen += len(chunk)
+            chunk = chunk[:keep]
+        else:
+            self.seen += len(chunk)
         data = self.pending + chunk
         usable = len(data) - len(data) % (2 * self.block)
         self.pending = data[usable:]
@@ -704,21 +739,108 @@ class _Peaks:
         ]
 
 
-def _analyse_output(path: Path, *, deadline: float) -> _OutputAnalysis:
-    """Pass 3: decode the produced MP3 once: meter its loudness and true peak, and draw the waveform."""
-    peaks = _Peaks()
+def _analyse_output(
+    path: Path, *, deadline: float, rate: int, encoded: concurrent.futures.Future[Path] | None = None
+) -> _OutputAnalysis:
+    """Pass 3: decode the produced MP3 (``rate`` Hz) once: meter its loudness and true peak, draw the waveform
+    (the peak of every 10 ms) and count its duration.
+
+    ``encoded``: ffmpeg starts now and reads the MP3 from a pipe once ``encoded`` holds it (its loading, ≈ 70 ms,
+    overlaps the encode). A stream decoder does not trim the encoder's padding at the end as a file decoder does
+    (``-write_xing``'s LAME tag), so the samples past the count the tag gives are not counted, either way.
+    """
+    peaks = _Peaks(block=max(1, rate // 100))
+
+    def tagged(done: Path) -> Path:
+        gapless = mp3_gapless_samples(done)
+        if gapless is not None and gapless[1] == rate:
+            peaks.limit = gapless[0]
+        return done
+
+    if encoded is None:
+        tagged(path)
+        source, feed = _input_args(path, "mp3"), None
+    else:
+        source = ["-protocol_whitelist", "pipe", "-f", "mp3", "-i", "pipe:0"]
+
+        def feed() -> Path:
+            return tagged(encoded.result(timeout=max(0.0, deadline - time.monotonic())))
+
     cmd = [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-v", "level+info", "-xerror",
-        *_input_args(path, "mp3"),
-        "-filter_complex", f"[0:a]asplit=2[m][w];[m]{_METER},anullsink;[w]aresample={_WAVEFORM_RATE}[wo]",
-        "-map", "[wo]", "-ac", "1", "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
+        *source,
+        "-filter_complex", f"[0:a]asplit=2[m][w];[m]{_METER},anullsink;[w]anull[wo]",
+        "-map", "[wo]", "-ac", "1", "-ar", str(rate), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
     ]  # fmt: skip
-    res = _run(cmd, deadline, on_stdout=peaks.feed)
+    res = _run(cmd, deadline, on_stdout=peaks.feed, feed=feed)
     lufs, tp = _meter_summary(res.stderr)
     if res.returncode != 0 or _error_lines(res.stderr) or lufs is None or tp is None:
         raise _corrupt()
     waveform = peaks.finish()
-    return _OutputAnalysis(lufs, tp, peaks.samples / _WAVEFORM_RATE, waveform)
+    return _OutputAnalysis(lufs, tp, peaks.samples / rate, waveform)
+
+
+def _encode_and_analyse(
+    path: Path,
+    demuxer: str,
+    chain: str,
+    out: Path,
+    *,
+    duration_s: float,
+    deadline: float,
+    progress: Callable[[float], None] | None = None,
+    speech: bool = False,
+) -> _OutputAnalysis:
+    """Passes 2 and 3 overlapped: the meter's ffmpeg loads while the encoder runs, then reads its complete MP3."""
+    encoded: concurrent.futures.Future[Path] = concurrent.futures.Future()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loa-output-check") as pool:
+        rate = output_format(speech)[0]
+        analysis = pool.submit(_analyse_output, out, deadline=deadline, rate=rate, encoded=encoded)
+        try:
+            _encode(
+                path, demuxer, chain, out, duration_s=duration_s, deadline=deadline, progress=progress,
+                speech=speech,
+            )  # fmt: skip
+        except BaseException as exc:
+            encoded.set_exception(exc)  # the meter is stopped; leaving the block waits for it
+            raise
+        encoded.set_result(out)
+        return analysis.result()
+
+
+_MP3_RATES = (44100, 48000, 32000)
+
+
+def mp3_gapless_samples(path: Path) -> tuple[int, int] | None:
+    """(samples, sample rate) of the audio in an MP3 whose first frame carries a LAME tag (what ``-write_xing``
+    writes): frames × samples per frame − the encoder's delay − its padding, as a gapless decoder plays it.
+    None when the file does not start with such a frame."""
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer, rate_index = (head[1] >> 3) & 3, (head[1] >> 1) & 3, (head[2] >> 2) & 3
+    if layer != 1 or version == 1 or rate_index == 3:  # Layer III only; 1 is a reserved version
+        return None
+    rate = _MP3_RATES[rate_index] >> {3: 0, 2: 1, 0: 2}[version]  # MPEG-1, MPEG-2, MPEG-2.5
+    mono = head[3] >> 6 == 3
+    side_info = (17 if mono else 32) if version == 3 else (9 if mono else 17)
+    per_frame = 1152 if version == 3 else 576
+    pos = 4 + side_info
+    if head[pos : pos + 4] not in (b"Xing", b"Info"):
+        return None
+    flags = int.from_bytes(head[pos + 4 : pos + 8], "big")
+    pos += 8
+    if not flags & 1:  # no frame count
+        return None
+    frames = int.from_bytes(head[pos : pos + 4], "big")
+    pos += 4 + (4 if flags & 2 else 0) + (100 if flags & 4 else 0) + (4 if flags & 8 else 0)
+    tag = head[pos : pos + 24]
+    if len(tag) < 24 or tag[:4] not in (b"LAME", b"Lavf", b"Lavc"):
+        return None
+    delays = int.from_bytes(tag[21:24], "big")
+    samples = frames * per_frame - (delays >> 12) - (delays & 0xFFF)
+    return (samples, rate) if samples > 0 else None
 
 
 # ---- storage -------------------------------------------------------------------------------------------
@@ -939,12 +1061,10 @@ def _process_audio(
             start, span = 0.5 + 0.4 * attempt / _MAX_ATTEMPTS, 0.4 / _MAX_ATTEMPTS
             message = "Đang chuẩn hóa và chuyển sang MP3" if attempt == 0 else "Đang tinh chỉnh độ lớn"
             report(start, message)
-            _encode(
+            analysis = _encode_and_analyse(
                 working, info.demuxer, _chain(gain, ceiling), out_tmp, duration_s=decoded_s,
                 deadline=deadline, progress=_stage(report, start, span * 0.7, message), speech=speech,
             )  # fmt: skip
-            report(start + span * 0.7, "Đang kiểm tra kết quả")
-            analysis = _analyse_output(out_tmp, deadline=deadline)
             if first is None:  # the input was not metered: the same checks on what it decoded to
                 _check_measured(
                     info, _Loudness(analysis.loudness_lufs, analysis.true_peak_dbtp, analysis.duration_s)
