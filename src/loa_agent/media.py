@@ -108,11 +108,14 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, parts.host, parts.port
 
 
+_DEVNULL = Path(os.devnull)
+
+
 class NullFetcher:
     """For simulation: trusts every url and hash and downloads nothing."""
 
     def cached_path(self, sha256: str) -> Path | None:
-        return Path(os.devnull)
+        return _DEVNULL
 
     def fetch(self, url: str, sha256: str, auth: tuple[str, str] | None = None) -> Path:
-        return Path(os.devnull)
+        return _DEVNULL

@@ -99,6 +99,7 @@ class MqttClient(aiomqtt.Client):
     def __init__(
         self, *args: Any, on_message: Callable[[str, bytes], None] | None = None, **kwargs: Any
     ) -> None:
+        self._write_handlers: tuple[Any, Callable[[], None], Callable[[], None]] | None = None
         super().__init__(*args, **kwargs)
         self.message_handler = on_message
         self.misc_interval_s = min(5.0, max(0.25, float(self._keepalive) / 6))
@@ -114,6 +115,21 @@ class MqttClient(aiomqtt.Client):
         self.message_handler(message.topic, _payload_bytes(message.payload))
 
     def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        handlers = self._write_handlers
+        if handlers is None or handlers[0] is not sock:  # made once per socket, not once per packet
+            handlers = self._write_handlers = (sock, *self._write_handlers_for(client, sock))
+        try:
+            in_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # another thread (aiomqtt connects in one)
+            in_loop = False
+        if in_loop:
+            self._loop.call_soon(handlers[1])
+        else:
+            self._loop.call_soon_threadsafe(handlers[2])
+
+    def _write_handlers_for(self, client: Any, sock: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+        """(write now, watch for writing) for ``sock``: the first from the loop's own thread, the second from
+        another thread."""
         fd = sock.fileno()
 
         def ours() -> bool:
@@ -136,14 +152,7 @@ class MqttClient(aiomqtt.Client):
             if client.want_write() and ours():
                 self._loop.add_writer(fd, write)
 
-        try:
-            in_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:  # another thread (aiomqtt connects in one)
-            in_loop = False
-        if in_loop:
-            self._loop.call_soon(write_now)
-        else:
-            self._loop.call_soon_threadsafe(register)
+        return write_now, register
 
     def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
         fd = sock.fileno()
