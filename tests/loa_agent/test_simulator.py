@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -291,3 +292,60 @@ def test_the_keepalive_still_holds_an_idle_connection(broker: Any) -> None:
     interval, disconnected = asyncio.run(main())
     assert not disconnected
     assert interval == 0.25
+
+
+def test_simulator_processes_sharing_a_machine_report_after_all_of_them_have_handled_a_group_command(
+    server: Any, tmp_path: Path
+) -> None:
+    """A benchmark's simulator processes (``peers``, ``peer_dir``): no agent of either reports before every agent
+    of both has handled the command; with a peer that never says it is done, the hold ends at ``group_hold_s``."""
+    import time
+
+    from loa_protocol.messages import Status
+    from loa_protocol.topics import group_command_topic
+
+    options = RuntimeOptions(heartbeat_s=3600, manifest_poll_s=0, flush_delay_s=0)
+    groups = [[f"loa-{i:012x}" for i in range(k * 60, (k + 1) * 60)] for k in range(2)]
+    sims = [
+        Simulator(
+            [server.credentials(d, ["22", "06652"]) for d in group],
+            options=options,
+            group_hold_s=10.0,
+            peers=2,
+            peer_dir=tmp_path,
+        ).start(wait_connected=10)
+        for group in groups
+    ]
+    lone = Simulator(
+        [server.credentials(f"loa-{i:012x}", ["22", "06653"]) for i in range(200, 230)], options=options,
+        group_hold_s=1.5, peers=2, peer_dir=tmp_path / "lone",
+    ).start(wait_connected=10)  # fmt: skip
+    (tmp_path / "lone").mkdir()
+    everyone = {d for group in groups for d in group}
+    try:
+        time.sleep(0.5)  # the connections' own status messages
+        server.messages.clear()
+        params = {"item_id": "alert", "media_url": "x", "sha256": "00" * 32, "duration_s": 30, "priority": 1}
+        sent = dt.datetime.now(dt.UTC)
+        for units in (["22", "06652"], ["22", "06653"]):
+            topic = group_command_topic(units)
+            server.publish(topic, encode(server.command(topic, "play", params)))
+
+        def playing() -> list[Status]:
+            statuses = [decode(Status, p) for _, p in server.received("status")]
+            return [s for s in statuses if s.state == "playing" and s.current_item == "alert"]
+
+        sims[0].wait_for(lambda: everyone <= {s.device_id for s in playing()}, 8, "không đủ trạng thái")
+        starts = sims[0].events(kind="start") + sims[1].events(kind="start")
+        assert {e.device_id for e in starts} == everyone
+        last_start = max(e.at for e in starts)
+        ours = [s for s in playing() if s.device_id in everyone]
+        assert min(s.ts for s in ours) >= last_start  # neither process reported before both were done
+        assert (max(s.ts for s in ours) - sent).total_seconds() < 8  # and not at the 10 s limit
+        lone_ids = {f"loa-{i:012x}" for i in range(200, 230)}
+        sims[0].wait_for(lambda: lone_ids <= {s.device_id for s in playing()}, 8, "không đủ trạng thái")
+        lone_status = [s for s in playing() if s.device_id in lone_ids]
+        assert (min(s.ts for s in lone_status) - sent).total_seconds() >= 1.4  # held to its limit
+    finally:
+        for sim in (*sims, lone):
+            sim.stop()

@@ -156,7 +156,7 @@ EMERGENCY_TEXT = (
     "Cảnh báo khẩn: lũ quét và sạt lở đất. Bà con không qua ngầm, tràn; di chuyển ngay đến nơi an toàn."
 )
 SIMULATOR = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 from loa_agent.runtime import RuntimeOptions
 from loa_agent.sim_media import SimulatedMediaCache
@@ -170,8 +170,11 @@ if len(sys.argv) > 3:  # --download: every agent its own cache directory, real H
 # no HTTPS manifest poll (the safety net for a missed retained manifest, not what is measured): without a web
 # process every poll fails and retries, thousands of TLS contexts a minute in one process (real devices each have
 # their own CPU)
+# the hold of the agents' reports lasts until every simulator process of the benchmark has handled a group command
+peers = ({"peer_dir": Path(os.environ["LOA_BENCH_PEER_DIR"]), "peers": int(os.environ["LOA_BENCH_PEERS"])}
+         if os.environ.get("LOA_BENCH_PEER_DIR") else {})
 sim = Simulator(creds, options=RuntimeOptions(heartbeat_s=600, status_on_change=False, manifest_poll_s=0),
-                keep_history=False, connect_rate=float(sys.argv[2]), **extra)
+                keep_history=False, connect_rate=float(sys.argv[2]), **extra, **peers)
 sim.start(wait_connected=600)
 print(json.dumps({"connected": sim.connected_count()}), flush=True)
 sys.stdin.read()
@@ -410,10 +413,13 @@ def emergency_bench(
          "--no-embedded-broker", "--flush-interval", "0.2"],
         env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "gateway.log").open("w"),
     )  # fmt: skip
+    peer_dir = tmp / "peers"
+    peer_dir.mkdir()
     sims = [
         subprocess.Popen(
             [sys.executable, "-c", SIMULATOR, str(tmp / f"creds-{k}.json"), "2000"]
             + ([str(caches / f"cache-{k}")] if download else []),
+            env=dict(os.environ, LOA_BENCH_PEER_DIR=str(peer_dir), LOA_BENCH_PEERS=str(processes)),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=(tmp / f"simulator-{k}.log").open("w"),

@@ -37,13 +37,17 @@ from loa_protocol.ports import reserve_port
 
 # The simulator processes: connect every agent, say how many are connected, then wait for stdin to close.
 SIMULATOR = """
-import json, sys, time, uuid
+import json, os, sys, time, uuid
 from pathlib import Path
 from loa_agent.runtime import RuntimeOptions
 from loa_agent.simulator import Simulator, load_credentials
 creds = load_credentials(Path(sys.argv[1]))
 options = RuntimeOptions(heartbeat_s=600, status_on_change=False, manifest_poll_s=0)
-sim = Simulator(creds, options=options, keep_history=True, connect_rate=float(sys.argv[2]))
+# the hold of the agents' reports lasts until every simulator process of the benchmark has handled a group command
+peers = ({"peer_dir": Path(os.environ["LOA_BENCH_PEER_DIR"]), "peers": int(os.environ["LOA_BENCH_PEERS"])}
+         if os.environ.get("LOA_BENCH_PEER_DIR") else {})
+sim = Simulator(creds, options=options, keep_history=True, connect_rate=float(sys.argv[2]),
+                **peers)
 sim.start(wait_connected=600)
 print(json.dumps({"connected": sim.connected_count()}), flush=True)
 
@@ -246,11 +250,13 @@ def fanout_bench(devices: int = 10000, repeat: int = 3, processes: int = 2) -> d
         )  # fmt: skip
         procs.append(web)
         t_connect = time.monotonic()
+        peer_dir = tmp / "peers"
+        peer_dir.mkdir()
         for k in range(processes):
             sims.append(
                 subprocess.Popen(
                     [sys.executable, "-c", SIMULATOR, str(tmp / f"creds-{k}.json"), "2000"],
-                    env=env,
+                    env=dict(env, LOA_BENCH_PEER_DIR=str(peer_dir), LOA_BENCH_PEERS=str(processes)),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=(tmp / f"simulator-{k}.log").open("w"),
