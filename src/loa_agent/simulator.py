@@ -232,8 +232,14 @@ class Simulator:
         machine's cores from the peers' agents still handling the command."""
         assert self.peer_dir is not None
         path = self.peer_dir / hashlib.sha256(payload).hexdigest()[:32]
-        with path.open("ab") as fh:
-            fh.write(b".")
+        try:
+            with path.open("ab") as fh:
+                fh.write(b".")
+        except OSError as exc:  # the peers cannot be told: end this process's hold as without peers
+            log.warning("không ghi được %s (%s): kết thúc chờ các tiến trình khác", path, exc)
+            timer.cancel()
+            self._burst_over(payload)
+            return
         loop = asyncio.get_running_loop()
 
         def look() -> None:

@@ -321,13 +321,17 @@ def test_simulator_processes_sharing_a_machine_report_after_all_of_them_have_han
         group_hold_s=1.5, peers=2, peer_dir=tmp_path / "lone",
     ).start(wait_connected=10)  # fmt: skip
     (tmp_path / "lone").mkdir()
+    unwritable = Simulator(  # its peers cannot be told: it ends its own hold at once
+        [server.credentials(f"loa-{i:012x}", ["22", "06654"]) for i in range(300, 320)], options=options,
+        group_hold_s=10.0, peers=2, peer_dir=tmp_path / "khong-co",
+    ).start(wait_connected=10)  # fmt: skip
     everyone = {d for group in groups for d in group}
     try:
         time.sleep(0.5)  # the connections' own status messages
         server.messages.clear()
         params = {"item_id": "alert", "media_url": "x", "sha256": "00" * 32, "duration_s": 30, "priority": 1}
         sent = dt.datetime.now(dt.UTC)
-        for units in (["22", "06652"], ["22", "06653"]):
+        for units in (["22", "06652"], ["22", "06653"], ["22", "06654"]):
             topic = group_command_topic(units)
             server.publish(topic, encode(server.command(topic, "play", params)))
 
@@ -346,6 +350,9 @@ def test_simulator_processes_sharing_a_machine_report_after_all_of_them_have_han
         sims[0].wait_for(lambda: lone_ids <= {s.device_id for s in playing()}, 8, "không đủ trạng thái")
         lone_status = [s for s in playing() if s.device_id in lone_ids]
         assert (min(s.ts for s in lone_status) - sent).total_seconds() >= 1.4  # held to its limit
+        alone = {f"loa-{i:012x}" for i in range(300, 320)}
+        sims[0].wait_for(lambda: alone <= {s.device_id for s in playing()}, 8, "không đủ trạng thái")
+        assert max((s.ts - sent).total_seconds() for s in playing() if s.device_id in alone) < 5
     finally:
-        for sim in (*sims, lone):
+        for sim in (*sims, lone, unwritable):
             sim.stop()
