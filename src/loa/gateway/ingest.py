@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loa.analytics import counters
-from loa.analytics.rollup import day_bounds, local_day
 from loa.fleet import adapters, broker, conf
 from loa.fleet.models import Alarm, Command, CommandDelivery, DeliveryState, Device, PlayLog, StatusSample
 from loa_protocol import topics
@@ -34,6 +33,8 @@ log = logging.getLogger("loa.gateway")
 # still committing — or a forged id — waits here.
 EARLY_ACK_HOLD_S = 60.0
 EARLY_ACK_MAX = 20_000
+# play logs looked up by their unique key per query (bound parameters stay far below SQLite's limit)
+_STORED_LOOKUP = 400
 
 
 @dataclass
@@ -313,14 +314,22 @@ class Ingestor:
             batch_size=500,
             ignore_conflicts=True,
         )
-        # today's seconds heard, of the rows this batch stored (a re-sent event kept its first received_at)
-        stored = PlayLog.objects.filter(
-            received_at=now,
-            device_id__in={d for d, _e in events},
-            kind__in=counters.HEARD_KINDS,
-            at__gte=day_bounds(local_day(now))[0],
-        ).values_list("device_id", "unit_id", "kind", "at", "duration_s")
-        counters.ingest_play_logs(((str(d), u, k, a, s) for d, u, k, a, s in stored), now=now)
+        # today's seconds heard, of the rows this batch stored (a re-sent event kept its first received_at). Found
+        # by the unique key (device, event id), one index probe per event: a filter on the device and the day
+        # would read every row of the device's day, so each batch would cost more as the day fills up.
+        heard = list({(d, e.event_id): None for d, e in events if e.kind in counters.HEARD_KINDS})
+        stored: dict[tuple[str, Any], tuple[str, int, str, dt.datetime, float | None]] = {}
+        for start in range(0, len(heard), _STORED_LOOKUP):
+            chunk = heard[start : start + _STORED_LOOKUP]
+            wanted = set(chunk)
+            for device_id, event_id, unit_id, kind, at, duration_s in PlayLog.objects.filter(
+                device_id__in={d for d, _e in chunk},
+                event_id__in={e for _d, e in chunk},
+                received_at=now,
+            ).values_list("device_id", "event_id", "unit_id", "kind", "at", "duration_s"):
+                if (key := (str(device_id), event_id)) in wanted:
+                    stored[key] = (key[0], unit_id, kind, at, duration_s)
+        counters.ingest_play_logs(stored.values(), now=now)
 
     def _write_acks(self, acks: list[CommandAck]) -> list[tuple[float, CommandAck]]:
         """Move each ack's delivery row on (``received`` never downgrades a final state), inside the batch's

@@ -82,3 +82,36 @@ def test_counters_follow_ingest_and_agree_with_the_rollup(
     assert rows(yesterday, "airtime_s")[0] == {}
     rollup.rollup_day(yesterday, now=timezone.now())
     assert rows(yesterday, "airtime_s")[0] == {b: 999.0}
+
+
+def test_counters_of_a_large_batch_count_each_stored_event_once(
+    tree: dict[str, Unit], make_devices: Callable[[Unit, int], list[Device]]
+) -> None:
+    """The batch's stored rows are found by their unique key, in chunks: a batch with more heard events than one
+    lookup takes, the same event twice in one batch, and two devices sending the same event id (a careless or
+    hostile firmware) are each counted exactly once per stored row."""
+    devices = make_devices(tree["a"], 3)
+    now = timezone.now()
+    today = rollup.local_day(now)
+    ingestor = Ingestor()
+    shared_id = playlog_event(devices[0].device_id).event_id
+    expected: dict[str, float] = {}
+    batch = []
+    for n, device in enumerate(devices):
+        events = [
+            playlog_event(device.device_id, kind="end", duration_s=float(n + 1), at=now) for _ in range(350)
+        ]
+        events.append(playlog_event(device.device_id, kind="end", duration_s=7.0, at=now, event_id=shared_id))
+        expected[device.device_id] = 350 * float(n + 1) + 7.0
+        batch += [
+            Incoming(
+                topics.playlog_topic(device.device_id), playlog_payload(device.device_id, events[i : i + 50])
+            )
+            for i in range(0, len(events), 50)
+        ]
+    batch.append(batch[0])  # the first upload again in the same batch: already stored, not counted again
+    ingestor.ingest_batch(batch)
+    assert rows(today, "airtime_s")[0] == expected
+    assert rows(today, "airtime_s")[1] == {tree["a"].pk: sum(expected.values())}
+    rollup.rollup_day(today, now=timezone.now())
+    assert rows(today, "airtime_s")[0] == expected
