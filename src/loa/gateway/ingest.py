@@ -33,8 +33,6 @@ log = logging.getLogger("loa.gateway")
 # still committing — or a forged id — waits here.
 EARLY_ACK_HOLD_S = 60.0
 EARLY_ACK_MAX = 20_000
-# play logs looked up by their unique key per query (bound parameters stay far below SQLite's limit)
-_STORED_LOOKUP = 400
 
 
 @dataclass
@@ -314,21 +312,19 @@ class Ingestor:
             batch_size=500,
             ignore_conflicts=True,
         )
-        # today's seconds heard, of the rows this batch stored (a re-sent event kept its first received_at). Found
-        # by the unique key (device, event id), one index probe per event: a filter on the device and the day
-        # would read every row of the device's day, so each batch would cost more as the day fills up.
-        heard = list({(d, e.event_id): None for d, e in events if e.kind in counters.HEARD_KINDS})
-        stored: dict[tuple[str, Any], tuple[str, int, str, dt.datetime, float | None]] = {}
-        for start in range(0, len(heard), _STORED_LOOKUP):
-            chunk = heard[start : start + _STORED_LOOKUP]
-            wanted = set(chunk)
+        # today's seconds heard, of the rows this batch stored (a re-sent event kept its first received_at): found by
+        # the batch's received_at (indexed), so a batch reads its own rows only; a filter on the devices and the day
+        # read every row of each device's day, and a batch cost more as the day filled up
+        wanted = {(d, e.event_id) for d, e in events if e.kind in counters.HEARD_KINDS}
+        if not wanted:
+            return
+        stored = {
+            (key := (str(device_id), event_id)): (key[0], unit_id, kind, at, duration_s)
             for device_id, event_id, unit_id, kind, at, duration_s in PlayLog.objects.filter(
-                device_id__in={d for d, _e in chunk},
-                event_id__in={e for _d, e in chunk},
-                received_at=now,
-            ).values_list("device_id", "event_id", "unit_id", "kind", "at", "duration_s"):
-                if (key := (str(device_id), event_id)) in wanted:
-                    stored[key] = (key[0], unit_id, kind, at, duration_s)
+                received_at=now, kind__in=counters.HEARD_KINDS
+            ).values_list("device_id", "event_id", "unit_id", "kind", "at", "duration_s")
+            if (str(device_id), event_id) in wanted
+        }
         counters.ingest_play_logs(stored.values(), now=now)
 
     def _write_acks(self, acks: list[CommandAck]) -> list[tuple[float, CommandAck]]:

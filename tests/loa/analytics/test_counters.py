@@ -87,9 +87,9 @@ def test_counters_follow_ingest_and_agree_with_the_rollup(
 def test_counters_of_a_large_batch_count_each_stored_event_once(
     tree: dict[str, Unit], make_devices: Callable[[Unit, int], list[Device]]
 ) -> None:
-    """The batch's stored rows are found by their unique key, in chunks: a batch with more heard events than one
-    lookup takes, the same event twice in one batch, and two devices sending the same event id (a careless or
-    hostile firmware) are each counted exactly once per stored row."""
+    """The batch's stored rows are read back by the batch's received_at: a batch of a thousand heard events, the
+    same upload twice in one batch, and two devices sending the same event id (a careless or hostile firmware) are
+    each counted exactly once per stored row, and the rollup agrees."""
     devices = make_devices(tree["a"], 3)
     now = timezone.now()
     today = rollup.local_day(now)
