@@ -32,6 +32,8 @@ def test_nginx_limits_the_back_office_by_network_and_hides_its_name() -> None:
 def test_the_web_unit_runs_uvicorn_without_its_server_header() -> None:
     unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "loa-web.service").read_text()
     assert "--no-server-header" in unit and "--no-proxy-headers" in unit
+    # the C parser as `loa serve` (docs/adr/0020); uvicorn refuses to start if it is missing
+    assert "--http httptools" in unit
 
 
 def test_nginx_caches_media_only_without_credentials() -> None:

@@ -27,6 +27,7 @@ class AsgiServer:
             port=self.port,
             log_level="critical",  # the push streams cut at shutdown are expected
             lifespan="off",
+            http="httptools",  # as `loa serve` (docs/adr/0020)
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)

@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 port=options["port"],
                 log_level="warning",
                 lifespan="off",
+                http="httptools",  # the C parser, not h11: docs/adr/0020-httptools-for-the-web-process.md
                 # no "server: uvicorn" header; the client address is Loa's own rule (LOA_TRUSTED_PROXIES)
                 server_header=False,
                 proxy_headers=False,
