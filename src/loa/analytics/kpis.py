@@ -338,7 +338,7 @@ KPIS: list[Kpi] = [
         _("Cụm loa trực tuyến lúc xem ÷ cụm loa đang hoạt động × 100 (trạng thái hiện tại, không theo kỳ)"),
         _("%"), "devices", _online_now),
     Kpi("availability", _("Tỷ lệ sẵn sàng hoạt động"),
-        _("(1 − giây có cảnh báo mất kết nối ÷ giây đã đăng ký trong kỳ) × 100"), _("%"), "devices",
+        _("Cụm loa: (1 − giây có cảnh báo mất kết nối ÷ giây đã đăng ký trong kỳ) × 100 (không tính bảng tin điện tử)"), _("%"), "devices",
         lambda p: None if not (e := p.total("expected_s")) else round(100.0 * (1 - p.total("offline_s") / e), 2)),
     Kpi("plays_planned", _("Số lượt phát theo lịch"),
         _("Số mục lịch phát đã giao cho từng cụm loa trong kỳ (theo lịch phát đang hiệu lực)"), _("lượt"),

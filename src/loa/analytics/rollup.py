@@ -28,7 +28,7 @@ from loa.analytics.models import DailyStat, UnitDailyStat
 from loa.broadcast import proof
 from loa.broadcast.recurrence import LOCAL_TZ
 from loa.content.models import Bulletin
-from loa.fleet.models import Alarm, Command, Device, PlayLog, StatusSample
+from loa.fleet.models import Alarm, Command, Device, DeviceKind, PlayLog, StatusSample
 from loa.units.models import Unit
 
 Key = tuple[int, str, str, str]  # unit id, device id, metric, key
@@ -159,24 +159,29 @@ def _overlap(a0: dt.datetime, a1: dt.datetime, b0: dt.datetime, b1: dt.datetime)
 
 
 def _availability(values: dict[Key, float], since: dt.datetime, until: dt.datetime) -> None:
-    """Enrolled seconds and offline-alarm seconds of every device during ``[since, until)``."""
+    """Enrolled seconds and offline-alarm seconds of every loudspeaker cluster during ``[since, until)`` (the
+    availability KPI is the clusters': a board offline is not a cluster offline, and the drill-down's rows are
+    clusters), and the status samples of every device."""
     windows: dict[str, tuple[int, dt.datetime, dt.datetime]] = {}
+    clusters: set[str] = set()
     devices = Device.objects.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=since)).filter(
         Q(enrolled_at__lt=until) | Q(enrolled_at__isnull=True, created_at__lt=until)
     )
-    for device_id, unit_id, enrolled, created, revoked in devices.values_list(
-        "device_id", "unit_id", "enrolled_at", "created_at", "revoked_at"
+    for device_id, unit_id, kind, enrolled, created, revoked in devices.values_list(
+        "device_id", "unit_id", "kind", "enrolled_at", "created_at", "revoked_at"
     ):
         start = max(since, enrolled or created)
         end = min(until, revoked) if revoked else until
         if end > start:
             windows[device_id] = (unit_id, start, end)
-            values[(unit_id, device_id, "expected_s", "")] += (end - start).total_seconds()
+            if kind == DeviceKind.LOUDSPEAKER:
+                clusters.add(device_id)
+                values[(unit_id, device_id, "expected_s", "")] += (end - start).total_seconds()
     alarms = Alarm.objects.filter(kind=Alarm.Kind.OFFLINE, raised_at__lt=until).filter(
         Q(cleared_at__isnull=True) | Q(cleared_at__gt=since)
     )
     for dev, raised, cleared in alarms.values_list("device_id", "raised_at", "cleared_at"):
-        if str(dev) in windows:
+        if str(dev) in clusters:
             unit_id, start, end = windows[str(dev)]
             values[(unit_id, str(dev), "offline_s", "")] += _overlap(raised, cleared or end, start, end)
     samples = (

@@ -11,8 +11,8 @@ from loa.analytics import kpis, rollup
 from loa.analytics.kpis import Period
 from loa.broadcast.models import Emergency
 from loa.content.models import Bulletin
-from loa.fleet.models import Command, CommandDelivery, Device, DeviceKind, PlayLog
-from tests.loa.analytics.conftest import DAYS, NOW, World, at, simulate  # type: ignore[import-not-found]
+from loa.fleet.models import Alarm, Command, CommandDelivery, Device, DeviceKind, PlayLog
+from tests.loa.analytics.conftest import DAYS, ENROLLED, NOW, World, at, simulate  # type: ignore[import-not-found]
 
 
 def values(period: Period) -> dict[str, kpis.Value]:
@@ -126,3 +126,20 @@ def test_boards_are_not_counted_as_loudspeaker_clusters(world: World) -> None:
         (world.a1.device_id, True, 1),
     ]
     assert [r.code for r in kpis.drill_down(Period(zone, DAYS[0], DAYS[-1]))] == [world.a2.device_id]
+
+
+def test_availability_is_the_clusters_a_board_offline_does_not_lower_it(world: World) -> None:
+    """A public e-bulletin board of commune B, offline for the whole period, changes neither B's availability nor
+    the province's: the KPI and the drill-down's columns are about loudspeaker clusters."""
+    board = Device.objects.create(device_id="loa-b00000000001", unit=world.tree["b"], kind=DeviceKind.EBOARD,
+                                  serial="B-1", enrolled_at=ENROLLED)  # fmt: skip
+    Alarm.objects.create(device=board, unit=board.unit, kind=Alarm.Kind.OFFLINE, raised_at=ENROLLED)
+    simulate(world, incremental=True)
+    b_v = values(Period(world.tree["b"], DAYS[0], DAYS[-1], now=NOW))
+    assert b_v["availability"] == round(100 * (1 - 4 * 3600 / (3 * 86400)), 2)
+    assert b_v["devices_installed"] == 1
+    province = values(Period(world.tree["province"], DAYS[0], DAYS[-1], now=NOW))
+    # three clusters, three days each; only b1's four hours offline
+    assert province["availability"] == round(100 * (1 - 4 * 3600 / (3 * 3 * 86400)), 2)
+    rows = kpis.drill_down(Period(world.tree["province"], DAYS[0], DAYS[-1]))
+    assert {r.code: r.availability for r in rows}["06658"] == b_v["availability"]
