@@ -111,6 +111,14 @@ register("bulletin.expire", pgettext_lazy("audit action", "Bản tin hết hiệ
 # one per inbox transition: ``bulletin.feed_<transition>``
 register("bulletin.feed_take", pgettext_lazy("audit action", "Nhận bản tin từ hộp thư"))
 register("bulletin.feed_decline", pgettext_lazy("audit action", "Từ chối bản tin trong hộp thư"))
+# a province priority bulletin's hand-off to a commune (loa.broadcast.handoffs), by the system
+register(
+    "bulletin.feed_inserted",
+    pgettext_lazy("audit action", "Tự động chèn bản tin ưu tiên vào các cụm loa của xã"),
+)
+register(
+    "bulletin.feed_not_inserted", pgettext_lazy("audit action", "Không chèn tự động được bản tin ưu tiên")
+)
 
 # ---- broadcast -----------------------------------------------------------------------------------------
 register("broadcast.relay_source_added", pgettext_lazy("audit action", "Thêm nguồn tiếp sóng"))

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from loa.accounts.system import SYSTEM
+from loa.audit.log import record
 from loa.broadcast.emergency import HANDOFF_CONSUMER, do_cancel_emergency
 from loa.broadcast.models import Emergency
 from loa.playable.resolve import PlayableError, PlaySource, resolve_now
@@ -85,14 +86,12 @@ def consume(limit: int = 500) -> dict[str, int]:
                     }
                     if valid_until is not None:
                         params["play_until"] = valid_until.isoformat()
-                    do_send_command(
+                    command = do_send_command(
                         actor=SYSTEM, action="play", params=params, target_unit=h.unit, ttl_s=3600
                     )
                     # the commune's inbox says it went out ("Đã chèn tự động"), not that it is still waiting
-                    FeedItem.objects.filter(
-                        bulletin=h.bulletin, unit=h.unit, direction=FeedItem.Direction.DOWN,
-                        state=FeedItem.State.QUEUED,
-                    ).update(state=FeedItem.State.INSERTED)  # fmt: skip
+                    _set_feed_state(h, FeedItem.State.INSERTED, "bulletin.feed_inserted",
+                                    data={"command": str(command.pk)})  # fmt: skip
                     counts["priority"] += 1
                 elif h.kind == BroadcastHandoff.Kind.CANCEL:
                     # The person who cancelled the bulletin confirmed it with their TOTP (the cancel silences
@@ -113,13 +112,47 @@ def consume(limit: int = 500) -> dict[str, int]:
                     )  # fmt: skip
                     counts["cancel"] += 1
             except (BroadcastError, FleetError, PlayableError) as exc:
-                # nothing to play on (no devices, no audio): keep it consumed, say why in the log
+                # nothing to play on (no devices, no audio): keep it consumed; the commune's inbox says why and
+                # that it is theirs to take and schedule (it no longer says it waits for insertion)
                 log.warning("hand-off %s (%s → %s) not broadcast: %s", h.pk, h.kind, h.unit.code, exc.message)
+                if h.kind == BroadcastHandoff.Kind.PRIORITY:
+                    note = NOT_INSERTED_NOTE % {"reason": str(exc.message).rstrip(". ")}
+                    _set_feed_state(h, FeedItem.State.NOT_INSERTED, "bulletin.feed_not_inserted", note=note[:500],
+                                    data={"code": getattr(exc, "code", "")})  # fmt: skip
                 counts["failed"] += 1
     counts["emergency_waiting"] = BroadcastHandoff.objects.filter(
         consumed_at__isnull=True, kind=BroadcastHandoff.Kind.EMERGENCY
     ).count()
     return counts
+
+
+# stored in the inbox item (Vietnamese, as the other notes): what happened and what the commune can do
+NOT_INSERTED_NOTE = (
+    "Không chèn tự động được vào các cụm loa của xã: %(reason)s. Hãy nhận bản tin và lên lịch phát "
+    "khi các cụm loa sẵn sàng."
+)
+
+
+def _set_feed_state(handoff: Any, state: str, action: str, *, note: str = "", data: dict[str, Any]) -> None:
+    """Move the commune's waiting inbox item of ``handoff``'s bulletin to ``state`` (with ``note``), audited as
+    the system's action (inside the hand-off's transaction)."""
+    from loa.content.models import FeedItem
+
+    items = list(
+        FeedItem.objects.filter(
+            bulletin=handoff.bulletin, unit=handoff.unit, direction=FeedItem.Direction.DOWN,
+            state=FeedItem.State.QUEUED,
+        )
+    )  # fmt: skip
+    for item in items:
+        item.state = state
+        fields = ["state"]
+        if note:
+            item.note = note
+            fields.append("note")
+        item.save(update_fields=fields)
+        record(action, actor=SYSTEM, obj=item.bulletin, unit=item.unit, message=note,
+                     data={"feed_item": item.pk, **data})  # fmt: skip
 
 
 def waiting_emergencies(unit: Any) -> list[Any]:

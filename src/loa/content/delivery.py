@@ -73,6 +73,7 @@ def reached_feed_items(b: Bulletin) -> Any:
             FeedItem.State.NEW,
             FeedItem.State.QUEUED,
             FeedItem.State.INSERTED,
+            FeedItem.State.NOT_INSERTED,
             FeedItem.State.HANDED_OFF,
             FeedItem.State.TAKEN,
         ],
@@ -87,6 +88,7 @@ def withdraw_feed(b: Bulletin, *, cancel: bool) -> list[str]:
             FeedItem.State.NEW,
             FeedItem.State.QUEUED,
             FeedItem.State.INSERTED,
+            FeedItem.State.NOT_INSERTED,
             FeedItem.State.HANDED_OFF,
         ]
     ).update(state=FeedItem.State.WITHDRAWN)

@@ -29,7 +29,9 @@ from loa.units.models import Level
 FEED_TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     # name → (states it applies to, target state, label)
     "take": (
-        frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.INSERTED}),
+        frozenset(
+            {FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.INSERTED, FeedItem.State.NOT_INSERTED}
+        ),
         FeedItem.State.TAKEN,
         gettext_noop("Nhận bản tin"),
     ),
@@ -53,7 +55,12 @@ def do_feed_transition(
     with transaction.atomic():
         locked = FeedItem.objects.select_for_update().select_related("bulletin").get(pk=item.pk)
         if locked.state not in sources:
-            urgent = (FeedItem.State.QUEUED, FeedItem.State.INSERTED, FeedItem.State.HANDED_OFF)
+            urgent = (
+                FeedItem.State.QUEUED,
+                FeedItem.State.INSERTED,
+                FeedItem.State.NOT_INSERTED,
+                FeedItem.State.HANDED_OFF,
+            )
             if locked.state in urgent and name == "decline":
                 raise BulletinError(
                     "feed_decline_not_allowed", _("Bản tin ưu tiên hoặc khẩn cấp không thể từ chối."), 409

@@ -295,6 +295,8 @@ class FeedItem(models.Model):
         QUEUED = "queued", _("Chờ chèn tự động")
         # the priority bulletin's play command went to the commune's clusters (loa.broadcast.handoffs)
         INSERTED = "inserted", _("Đã chèn tự động")
+        # it could not be (no active cluster, no audio): the reason is in ``note``; the commune takes it by hand
+        NOT_INSERTED = "not_inserted", _("Không chèn tự động được")
         HANDED_OFF = "handed_off", _("Đã chuyển phát khẩn cấp")
         TAKEN = "taken", _("Đã nhận")
         DECLINED = "declined", _("Đã từ chối")

@@ -21,7 +21,9 @@ from loa.content.models import Bulletin, FeedItem, State
 # States that end in "expired" when the validity passes (the workflow's "expire" transition applies to them).
 LAPSING = frozenset({State.SUBMITTED, State.APPROVED, State.PUBLISHED})
 # Inbox items that the expiry withdraws.
-WITHDRAWABLE = frozenset({FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.HANDED_OFF})
+WITHDRAWABLE = frozenset(
+    {FeedItem.State.NEW, FeedItem.State.QUEUED, FeedItem.State.NOT_INSERTED, FeedItem.State.HANDED_OFF}
+)
 
 B = TypeVar("B", bound=Bulletin)
 F = TypeVar("F", bound=FeedItem)
