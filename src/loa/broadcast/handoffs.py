@@ -128,8 +128,7 @@ def consume(limit: int = 500) -> dict[str, int]:
 
 # stored in the inbox item (Vietnamese, as the other notes): what happened and what the commune can do
 NOT_INSERTED_NOTE = (
-    "Không chèn tự động được vào các cụm loa của xã: %(reason)s. Hãy nhận bản tin và lên lịch phát "
-    "khi các cụm loa sẵn sàng."
+    "Không chèn tự động được: %(reason)s. Hãy nhận bản tin và lên lịch phát khi các cụm loa sẵn sàng."
 )
 
 

@@ -121,7 +121,7 @@ def test_a_priority_bulletin_that_cannot_be_inserted_says_why_in_the_inbox_and_c
     assert handoffs.consume() == {"priority": 1, "cancel": 0, "emergency_waiting": 0, "failed": 1}
     item = FeedItem.objects.get(unit=tree["b"])
     assert item.state == FeedItem.State.NOT_INSERTED
-    assert item.note.startswith("Không chèn tự động được vào các cụm loa của xã: ")
+    assert item.note.startswith("Không chèn tự động được: Không có cụm loa nào đang hoạt động trong ")
     assert "Hãy nhận bản tin và lên lịch phát" in item.note
     assert FeedItem.objects.get(unit=tree["a"]).state == FeedItem.State.INSERTED
     entry = AuditEntry.objects.get(action="bulletin.feed_not_inserted")
