@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -53,27 +54,33 @@ def test_parallel_processes_never_get_the_same_port(claims: Path) -> None:
     )
 
 
+def _two_free_ports() -> tuple[int, int]:
+    """Two neighbouring ports below the ephemeral range that nobody holds now (an outgoing connection's port in
+    TIME_WAIT cannot be bound, so a fixed port inside the ephemeral range made this test fail at random)."""
+    low, high = ports._candidate_range()
+    for first in random.SystemRandom().sample(range(low, high), 200):
+        if ports._bindable("127.0.0.1", first) and ports._bindable("127.0.0.1", first + 1):
+            return first, first + 1
+    pytest.skip("no two neighbouring free ports below the ephemeral range on this machine")
+
+
 def test_a_live_owners_claim_is_skipped_and_a_dead_owners_taken_over(
     claims: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ports, "_candidate_range", lambda: (40000 - 1, 40000))
-    with socket.socket() as s:  # nobody listens on 39999 … unless someone does: then the test says nothing
-        try:
-            s.bind(("127.0.0.1", 39999))
-        except OSError:
-            pytest.skip("port 39999 is busy on this machine")
-    # 39999 held by a live process (pid 1), 40000 by a process that has exited
-    (claims / "39999").write_text("1")
+    live, dead_owners = _two_free_ports()
+    monkeypatch.setattr(ports, "_candidate_range", lambda: (live, dead_owners))
+    # `live` held by a live process (pid 1), `dead_owners` by a process that has exited
+    (claims / str(live)).write_text("1")
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    (claims / "40000").write_text(dead.stdout.strip())
-    assert ports.reserve_port(attempts=50) == 40000
-    assert (claims / "40000").read_text() == str(os.getpid())
+    (claims / str(dead_owners)).write_text(dead.stdout.strip())
+    assert ports.reserve_port(attempts=50) == dead_owners
+    assert (claims / str(dead_owners)).read_text() == str(os.getpid())
     with pytest.raises(OSError, match="no free port"):
         ports.reserve_port(attempts=20)  # both are now held by live processes
-    ports.release_port(40000)
-    assert not (claims / "40000").exists()
+    ports.release_port(dead_owners)
+    assert not (claims / str(dead_owners)).exists()
 
 
 def test_a_port_someone_listens_on_is_not_reserved(claims: Path, monkeypatch: pytest.MonkeyPatch) -> None:
