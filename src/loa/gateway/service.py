@@ -20,7 +20,7 @@ while the database is away the gateway holds at most one heartbeat per device, p
 acks, presence) the broker's in-flight window lets through, which are never dropped and acknowledged only once
 written. A dependency that goes away is logged once (:class:`Outage`), and once more when it is back, with how long
 it was away and what was held; no traceback per retry. Broker reconnects start fast (0.1 s, doubling, capped at
-``reconnect_max_s``).
+``reconnect_max_s``, 0.5 s: the outbox's commands wait for the gateway's return, and there is only one gateway).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class GatewayOptions:
     ca_file: str | None = None
     poke: bool = True  # listen for poke_outbox() datagrams
     reconnect_min_s: float = 0.1  # broker reconnect: first retry, doubling up to reconnect_max_s
-    reconnect_max_s: float = 2.0
+    reconnect_max_s: float = 0.5
     db_retry_s: float = 1.0  # database outage: seconds between write attempts
     # One gateway per MQTT identity (loa.gateway.identity): refuse to start when another holds ``client_id`` on this
     # host (lock file) or says so on the broker (retained status). ``loa gateway`` turns it on.
