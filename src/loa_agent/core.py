@@ -143,6 +143,9 @@ class AgentCore:
         self.suspended: list[PlayItem] = []
         self.stopped = False
         self.manifest: Manifest | None = None
+        # the signed bytes of ``manifest``: the broker hands the retained manifest again on every reconnect, and the
+        # very bytes already verified need no second decode and signature check (the result could not differ)
+        self._manifest_payload: bytes | None = None
         self.handled_entries: set[str] = set()
         self.acks: list[CommandAck] = []
         self.manifest_acks: list[ManifestAck] = []
@@ -440,6 +443,8 @@ class AgentCore:
     def receive_manifest(self, payload: bytes, now: dt.datetime) -> Manifest | None:
         if not payload:
             return None  # a cleared retained message
+        if self.manifest is not None and payload == self._manifest_payload:
+            return self.manifest
         try:
             manifest = decode(Manifest, payload, max_bytes=MAX_MANIFEST_BYTES)
             verify_manifest(manifest, self.public_key, self.device_id,
@@ -456,7 +461,7 @@ class AgentCore:
         if self.manifest is not None and manifest.version == self.manifest.version:
             return self.manifest
         before = self.volume_for(self.current.item) if self.current is not None else None
-        self.manifest = manifest
+        self.manifest, self._manifest_payload = manifest, payload
         if self.current is not None and self.volume_for(self.current.item) != before:
             self.player.set_volume(self.volume_for(self.current.item))  # a new cap applies at once
         if self.state_dir is not None:
@@ -469,9 +474,10 @@ class AgentCore:
         path = self.state_dir / "manifest.json"
         if path.exists():
             try:
-                manifest = decode(Manifest, path.read_bytes())
+                payload = path.read_bytes()
+                manifest = decode(Manifest, payload)
                 verify_manifest(manifest, self.public_key, self.device_id)
-                self.manifest = manifest
+                self.manifest, self._manifest_payload = manifest, payload
             except (ProtocolError, CommandRejected) as exc:
                 log.error("lịch phát lưu trên máy không dùng được: %s", exc)
 

@@ -249,6 +249,34 @@ def test_a_closed_manifest_refuses_everything_but_emergencies() -> None:
     assert device.log() == [("refused", "relay", "outside_window"), ("start", "alert", None)]
 
 
+def test_the_retained_manifest_handed_again_on_a_reconnect_is_not_checked_twice_and_a_forgery_still_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The broker hands a device its retained manifest on every reconnect: the very bytes it verified are the same
+    manifest (no second decode and signature check, nothing rewritten, no change reported); any other bytes of the
+    same version — re-signed by someone else — go through every check and are refused."""
+    import loa_agent.core as core_module
+
+    verified: list[int] = []
+    real = core_module.verify_manifest
+    monkeypatch.setattr(core_module, "verify_manifest", lambda m, *a: (verified.append(m.version), real(m, *a))[1])
+    changes: list[None] = []
+    device = Device(on_change=lambda: changes.append(None))
+    payload = manifest(closed=True)
+    held = device.core.receive_manifest(payload, T0)
+    assert held is not None and held.closed and verified == [3] and len(changes) == 1
+    assert device.core.receive_manifest(payload, at(60)) is held
+    assert verified == [3] and len(changes) == 1  # the same bytes: taken as held
+    forged = json.loads(payload)
+    forged["closed"] = False  # the same version, the signature no longer matches
+    assert device.core.receive_manifest(json.dumps(forged).encode(), at(120)) is None
+    assert verified == [3, 3] and device.core.refusals == {"manifest_bad_signature": 1}
+    assert device.core.manifest is held and device.core.manifest.closed
+    forged_by_another = encode(sign(Manifest.model_validate(forged | {"signature": ""}), ATTACKER))
+    assert device.core.receive_manifest(forged_by_another, at(180)) is None
+    assert device.core.refusals == {"manifest_bad_signature": 2} and device.core.manifest is held
+
+
 def test_a_stream_play_goes_to_the_player_as_a_stream_and_a_bad_url_is_refused() -> None:
     device = Device()
     stream = {"item_id": "vov1", "kind": "stream", "media_url": "https://stream.vov.vn/vov1.aac",
