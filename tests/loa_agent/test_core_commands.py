@@ -259,7 +259,9 @@ def test_the_retained_manifest_handed_again_on_a_reconnect_is_not_checked_twice_
 
     verified: list[int] = []
     real = core_module.verify_manifest
-    monkeypatch.setattr(core_module, "verify_manifest", lambda m, *a: (verified.append(m.version), real(m, *a))[1])
+    monkeypatch.setattr(
+        core_module, "verify_manifest", lambda m, *a: (verified.append(m.version), real(m, *a))[1]
+    )
     changes: list[None] = []
     device = Device(on_change=lambda: changes.append(None))
     payload = manifest(closed=True)
