@@ -467,6 +467,10 @@ def emergency_bench(
             user=user, name="bench", prefix=key[:8], key_hash=ApiToken.hash_key(key), scopes=["*"]
         )
         api = Client()
+        # the API runs in this process: it starts as the web process does (loa.asgi), one-time costs paid first
+        from loa.broadcast.emergency import warm_emergency_path
+
+        result["warm_up_s"] = {k: round(v, 3) for k, v in warm_emergency_path().items()}
         # a text of its own per invocation and run: no run reuses earlier speech (_earlier_speech) or cached audio
         stamp = timezone.localtime().strftime("%H giờ %M phút %S giây")
         for run in range(max(1, repeat)):
