@@ -61,7 +61,7 @@ WARM_UP_TEXT = (
 def warm_emergency_path() -> dict[str, float]:
     """Pay the emergency path's one-time costs of a process before the first emergency needs it: the URL
     resolver's reverse table (``media_url``) and the speech normalizer's imports and regular expressions. Measured
-    with ``LOA_BENCH_PROFILE`` on ``loa bench emergency``: the first emergency of a process spent ≈ 0.1 s more on
+    with ``LOA_BENCH_PROFILE`` on ``loa bench emergency``: the first emergency of a process spent ≈ 0.15 s more on
     these than the next ones. No database query, no file written; the web process runs it in a thread at start
     (:mod:`loa.asgi`). Returns the seconds of each step."""
     import time
