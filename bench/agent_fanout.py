@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/agent_fanout.py --devices 1000
 
-Prints one JSON object: devices, connect_s, delivered, p50_s, p99_s, max_s (publish → agent started playing),
+Prints one JSON object: devices, transport, connect_s, delivered, p50_s, p99_s, max_s (publish → agent started playing),
 rss_mb of this process. Figures, not pass/fail.
 """
 
@@ -31,6 +31,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--communes", type=int, default=10)
+    parser.add_argument("--transport", choices=["lean", "aiomqtt"], default="lean",
+                        help="the simulated agents' MQTT connection (ADR 0024)")  # fmt: skip
     args = parser.parse_args()
     private, public = generate_keypair()
     # before the broker starts, so that it inherits the raised limit too (one connection per agent)
@@ -57,9 +59,9 @@ def main() -> None:
         # no HTTPS manifest polls: there is no server here (a poll of "x" only spends descriptors and CPU)
         options = RuntimeOptions(heartbeat_s=60, backoff_initial_s=1, publish_timeout_s=30, manifest_poll_s=0)
         t0 = time.monotonic()
-        sim = Simulator(creds, options=options, keep_history=True, connect_rate=2000).start(
-            wait_connected=300
-        )
+        sim = Simulator(
+            creds, options=options, keep_history=True, connect_rate=2000, transport=args.transport
+        ).start(wait_connected=300)
         connect_s = time.monotonic() - t0
         # The publisher runs in its own process (as the gateway would): a paho thread in this process would
         # compete for the GIL with thousands of simulated agents.
@@ -91,6 +93,7 @@ def main() -> None:
         )
         print(json.dumps({
             "devices": args.devices,
+            "transport": args.transport,
             "connect_s": round(connect_s, 2),
             "delivered": len(latencies),
             "p50_s": round(q[49], 3),

@@ -133,6 +133,7 @@ def run_drill(
     workdir: Path,
     outage_s: float = 5.0,
     kill: bool = False,
+    transport: str = "lean",
     env: dict[str, str] | None = None,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
@@ -192,9 +193,10 @@ def run_drill(
         # from one event loop serialise their fsyncs, which a device with its own disk does not
         keep_history=True,
         group_hold_s=0,  # each agent acks and uploads at once, as a device with its own CPU does
+        transport=transport,
     )
     result: dict[str, Any] = {"drill": "broker-restart", "devices": devices, "outage_s": outage_s,
-                              "restart": "SIGKILL" if kill else "SIGTERM"}  # fmt: skip
+                              "restart": "SIGKILL" if kill else "SIGTERM", "transport": transport}  # fmt: skip
     rng = random.Random(0)
     synthetic: dict[str, float] = {}  # event id -> when it was added to an agent's store
     receipts: dict[str, dict[str, float]] = {}  # command id -> device id -> when the agent had handled it
@@ -472,6 +474,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--outage", type=float, default=5.0, help="seconds the broker is down")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the broker instead of SIGTERM")
+    parser.add_argument("--transport", choices=["lean", "aiomqtt"], default="lean",
+                        help="the simulated agents' MQTT connection (ADR 0024)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loa.settings")
@@ -488,7 +492,12 @@ def main() -> None:
     Device.objects.filter(unit__path__startswith=province.path).delete()
     workdir = Path(tempfile.mkdtemp(prefix="loa-broker-drill-"))
     result = run_drill(
-        unit=communes[0], devices=args.devices, workdir=workdir, outage_s=args.outage, kill=args.kill
+        unit=communes[0],
+        devices=args.devices,
+        workdir=workdir,
+        outage_s=args.outage,
+        kill=args.kill,
+        transport=args.transport,
     )
     load = os.getloadavg()
     result["machine"] = (

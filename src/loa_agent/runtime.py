@@ -221,8 +221,10 @@ class AgentRuntime:
         on_command: Callable[[str, bytes], None] | None = None,
         flush_gate: Callable[[], Awaitable[None]] | None = None,
         hold: ChangeHold | None = None,
+        client_class: Callable[..., Any] | None = None,
     ) -> None:
-        """``on_command`` is told of every command message once it is handled (the play started or refused);
+        """``client_class`` makes the MQTT connection (default :class:`MqttClient`, aiomqtt and paho; the simulator
+        may pass :class:`loa_agent.lean_mqtt.LeanMqttClient`). ``on_command`` is told of every command message once it is handled (the play started or refused);
         ``flush_gate`` is awaited before acks and play logs are sent. The simulator uses both to let every agent of
         its process start a group command before any of them spends CPU on publishing (real devices each have
         their own CPU); a real agent needs neither."""
@@ -237,8 +239,9 @@ class AgentRuntime:
         self.on_command = on_command
         self.flush_gate = flush_gate
         self.hold = hold
+        self.client_class = client_class or MqttClient
         self.device_id = credentials.device_id
-        self.client: aiomqtt.Client | None = None
+        self.client: Any = None  # an aiomqtt.Client (MqttClient) or a LeanMqttClient while connected
         self.connected = asyncio.Event()
         self.connections = 0
         self.connected_at: float | None = None  # wall-clock time (time.time()) of the latest connection
@@ -304,7 +307,7 @@ class AgentRuntime:
         away_since: float | None = None  # one log line when the broker goes away, one when it is back
         while not self._stopping:
             try:
-                async with MqttClient(
+                async with self.client_class(
                     host,
                     port,
                     username=self.credentials.mqtt_username,

@@ -45,10 +45,11 @@ from typing import Any, TypeVar
 
 from loa_agent.clock import Clock, SystemClock
 from loa_agent.core import AgentCore
+from loa_agent.lean_mqtt import LeanMqttClient
 from loa_agent.media import MediaFetcher, NullFetcher
 from loa_agent.player import NullPlayer
 from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
-from loa_agent.runtime import AgentRuntime, ChangeHold, RuntimeOptions
+from loa_agent.runtime import AgentRuntime, ChangeHold, MqttClient, RuntimeOptions
 from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, PlayParams, ProtocolError
 from loa_protocol.signing import ReplayGuard
 from loa_protocol.topics import group_unit_codes
@@ -58,6 +59,9 @@ T = TypeVar("T")
 
 # descriptors a simulator process needs besides one socket per agent (Python, the loop, logs, HTTP fetches)
 FD_MARGIN = 256
+
+
+TRANSPORTS: dict[str, Callable[..., Any]] = {"aiomqtt": MqttClient, "lean": LeanMqttClient}
 
 
 def raise_open_file_limit(needed: int = 0) -> int:
@@ -120,8 +124,13 @@ class Simulator:
     peers: int = 1
     peer_dir: Path | None = None
     freeze_gc: bool = True
+    # the agents' MQTT connection: "aiomqtt" (the reference agent's, paho underneath) or "lean"
+    # (:mod:`loa_agent.lean_mqtt`, a fraction of the CPU per message: the benchmarks' and drills' choice, ADR 0024)
+    transport: str = "aiomqtt"
 
     def __post_init__(self) -> None:
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"transport {self.transport!r}: one of {', '.join(TRANSPORTS)}")
         self.devices: dict[str, SimulatedDevice] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -173,7 +182,8 @@ class Simulator:
             runtime = AgentRuntime(creds, core, fetcher, clock=self.clock, options=self.options, rng=device_rng,
                                    hardware=hardware, on_command=self._command_handled if hold else None,
                                    flush_gate=self._flush_gate if hold else None,
-                                   hold=self._hold if hold else None)  # fmt: skip
+                                   hold=self._hold if hold else None,
+                                   client_class=TRANSPORTS[self.transport])  # fmt: skip
             self.devices[creds.device_id] = SimulatedDevice(creds, core, runtime, player)
 
     def _hardware_for(self, device_id: str, rng: random.Random) -> Callable[[], dict[str, Any]]:

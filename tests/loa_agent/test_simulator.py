@@ -21,7 +21,9 @@ DAWN = dt.datetime(2026, 3, 1, 22, 0, tzinfo=dt.UTC)  # 05:00 in Hà Nội
 DEVICES = [f"loa-5100000000{i:02x}" for i in range(8)]
 
 
-def test_simulated_fleet_follows_its_manifests_on_a_manual_clock(server: Any) -> None:
+@pytest.mark.parametrize("transport", ["aiomqtt", "lean"])
+def test_simulated_fleet_follows_its_manifests_on_a_manual_clock(server: Any, transport: str) -> None:
+    """The same fleet, the same timeline and uploads over either MQTT connection (the lean one: ADR 0024)."""
     clock = ManualClock(DAWN - dt.timedelta(minutes=5))
     creds = [server.credentials(d, ["22", "06652"]) for d in DEVICES]
     start = DAWN + dt.timedelta(hours=1)
@@ -33,7 +35,7 @@ def test_simulated_fleet_follows_its_manifests_on_a_manual_clock(server: Any) ->
                             entries=[entry])  # fmt: skip
         server.publish(manifest_topic(device), encode(sign(manifest, server.private_key)), retain=True)
     options = RuntimeOptions(heartbeat_s=3600, backoff_initial_s=0.1, backoff_max_s=0.5)
-    sim = Simulator(creds, clock=clock, options=options, seed=7).start(wait_connected=10)
+    sim = Simulator(creds, clock=clock, options=options, seed=7, transport=transport).start(wait_connected=10)
     try:
         sim.wait_for(lambda: all(d.core.manifest is not None for d in sim.devices.values()), 5)
         assert sim.next_deadline() == start
