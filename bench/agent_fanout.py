@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--communes", type=int, default=10)
     parser.add_argument("--transport", choices=["lean", "aiomqtt"], default="lean",
-                        help="the simulated agents' MQTT connection (ADR 0024)")  # fmt: skip
+                        help="the simulated agents' MQTT connection (ADR 0021)")  # fmt: skip
     args = parser.parse_args()
     private, public = generate_keypair()
     # before the broker starts, so that it inherits the raised limit too (one connection per agent)

@@ -14,7 +14,9 @@ The drill: every device gets a compiled manifest (retained) and a first emergenc
 it plays, the broker is stopped (SIGTERM like ``systemctl restart``, or SIGKILL with ``--kill``) for ``--outage``
 seconds; meanwhile the agents keep playing and buffering play logs, a volume command and a second emergency are
 issued (both wait in the outbox), then the broker starts again on the same port. Volume commands are sent every
-second and synthetic play logs are added to the agents' stores throughout.
+second (by a process of their own, ``--operator``, as an operator's come from the web process, not from the devices'
+process) and synthetic play logs are added to the agents' stores throughout. The agents talk MQTT through the
+simulator's lean client unless ``--transport aiomqtt`` (ADR 0021).
 
 It prints (and with ``--json`` returns) figures: how soon the broker's loss shows on the gateway's health endpoint and
 in the console, when the gateway and each agent are back after the broker (spread and peak of the reconnects: no
@@ -153,7 +155,6 @@ def run_drill(
     from loa.console.views import _gateway_trouble
     from loa.fleet import broker
     from loa.fleet.models import CommandDelivery, DeliveryState, PlayLog
-    from loa.fleet.services import do_send_command, totp_required
     from loa.gateway.models import GatewayState
     from loa.gateway.sample_messages import playlog_event
     from loa_agent.runtime import RuntimeOptions
@@ -215,28 +216,24 @@ def run_drill(
         synthetic[str(event.event_id)] = time.time()
 
     def flow() -> None:
-        """A volume command to the commune every second and a play log now and then, whatever the broker does."""
+        """A play log now and then, whatever the broker does (the volume commands come from the operator's
+        process, :func:`operator`)."""
         now = time.monotonic()
         if now >= next_volume[0]:
             next_volume[0] = now + 1.0
-            params = {"volume": 60 + len(commands) % 30}
-            # turning the volume while an emergency may play there needs a code, as for an operator
-            code = (
-                _totp(user, f"drill-v{len(commands)}")
-                if totp_required("volume", params, unit, None, actor=user)
-                else ""
-            )
-            c = do_send_command(
-                actor=user, action="volume", params=params, target_unit=unit, ttl_s=120, totp=code
-            )
-            commands.append(str(c.pk))
             add_playlog()
+
+    command_ids: dict[bytes, str] = {}  # one group payload reaches every agent: its id is read once
 
     def watch(device_id: str, handled: Callable[[str, bytes], None] | None) -> Callable[[str, bytes], None]:
         def on_command(topic: str, payload: bytes) -> None:
             at = time.time()
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                receipts.setdefault(str(json.loads(payload)["id"]), {}).setdefault(device_id, at)
+            command_id = command_ids.get(payload)
+            if command_id is None:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    command_id = command_ids[payload] = str(json.loads(payload)["id"])
+            if command_id is not None:
+                receipts.setdefault(command_id, {}).setdefault(device_id, at)
             if handled is not None:
                 handled(topic, payload)
 
@@ -246,6 +243,7 @@ def run_drill(
         runtime = sim.devices[d].runtime
         runtime.on_command = watch(d, runtime.on_command)
 
+    operator_proc: subprocess.Popen[str] | None = None
     try:
         sim.start(wait_connected=120)
 
@@ -262,7 +260,14 @@ def run_drill(
             60,
             "mọi cụm loa nhận lịch phát (retained)",
         )
-        # The first emergency plays when the broker stops; commands and play logs flow all along.
+        # The first emergency plays when the broker stops; commands and play logs flow all along. The volume
+        # commands come from a process of their own, as an operator's come from the web process: the ORM's work for
+        # a thousand deliveries a second in this process would hold the GIL the simulated devices need.
+        operator_proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--operator", str(user.pk), str(unit.pk)],
+            env=gw_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=(workdir / "operator.log").open("ab"), text=True,
+        )  # fmt: skip
         e1 = do_start_emergency(unit, actor=user, totp=_totp(user, "drill-1"), text=EMERGENCY_TEXT, repeat=1)
         result["emergency_audio_s"] = _r(e1.duration_s)
         _wait(
@@ -382,12 +387,17 @@ def run_drill(
         buffered |= {k for k, at in synthetic.items() if at < back_at}
         stored_after: list[float] = []
 
+        missing = set(buffered)  # looked up again each time: fewer every time, a cheaper query
+
         def buffered_stored() -> bool:
-            return PlayLog.objects.filter(event_id__in=list(buffered)).count() == len(buffered)
+            found = PlayLog.objects.filter(event_id__in=list(missing)).values_list("event_id", flat=True)
+            missing.difference_update(map(str, found))
+            return not missing
 
         with contextlib.suppress(TimeoutError):
             _wait(buffered_stored, 60, "nhật ký phát giữ lại trong lúc mất broker vào cơ sở dữ liệu", flow)
             stored_after.append(time.time() - back_at)
+        commands.extend(_stop_operator(operator_proc))
         with contextlib.suppress(TimeoutError):  # no new commands or synthetic logs now: let the agents drain
             _wait(lambda: sim.pending_logs() == 0, 60, "cụm loa gửi hết nhật ký phát")
         everything = {str(e.event_id) for e in sim.events()} | set(synthetic)
@@ -447,6 +457,9 @@ def run_drill(
             command_id=e2.command_id, device_id__in=ids, state=DeliveryState.DONE
         ).count()
     finally:
+        if operator_proc is not None and operator_proc.poll() is None:
+            operator_proc.kill()
+            operator_proc.wait(10)
         sim.stop()
         gateway.terminate()
         try:
@@ -467,7 +480,48 @@ def run_drill(
     return result
 
 
+def _stop_operator(proc: subprocess.Popen[str]) -> list[str]:
+    """Close the operator's stdin (it finishes the command under way and stops) and return the ids it sent."""
+    out, _ = proc.communicate(timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"tiến trình gửi lệnh âm lượng dừng với mã {proc.returncode}")
+    return out.split()
+
+
+def operator(user_pk: str, unit_pk: str) -> None:
+    """``--operator USER UNIT`` (started by :func:`run_drill`): a volume command to the unit every second, with a
+    code when an emergency may be playing there (as for an operator), until stdin closes; prints each id."""
+    import threading
+
+    from loa.accounts.models import User
+    from loa.fleet.services import do_send_command, totp_required
+    from loa.units.models import Unit
+
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    user, unit = User.objects.get(pk=user_pk), Unit.objects.get(pk=unit_pk)
+    sent = 0
+    while not stop.is_set():
+        params = {"volume": 60 + sent % 30}
+        code = (
+            _totp(user, f"drill-v{sent}") if totp_required("volume", params, unit, None, actor=user) else ""
+        )
+        command = do_send_command(
+            actor=user, action="volume", params=params, target_unit=unit, ttl_s=120, totp=code
+        )
+        print(command.pk, flush=True)
+        sent += 1
+        stop.wait(1.0)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--operator"]:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loa.settings")
+        import django
+
+        django.setup()
+        operator(sys.argv[2], sys.argv[3])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -475,7 +529,7 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=5.0, help="seconds the broker is down")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the broker instead of SIGTERM")
     parser.add_argument("--transport", choices=["lean", "aiomqtt"], default="lean",
-                        help="the simulated agents' MQTT connection (ADR 0024)")  # fmt: skip
+                        help="the simulated agents' MQTT connection (ADR 0021)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loa.settings")

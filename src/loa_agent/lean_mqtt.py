@@ -7,7 +7,7 @@ it paho's packet read, its thread-pool connect and the asyncio hops around them)
 :class:`~loa_agent.runtime.AgentRuntime` asks of a connection — connect with a will and a persistent session,
 subscribe, publish at QoS 0 and 1 (waiting for the PUBACK), hand each PUBLISH to ``on_message`` before its PUBACK,
 keep alive — with the same interface and errors (:class:`aiomqtt.MqttError`), so the agent's core and runtime are the
-same code either way. ADR 0024 says why, and what it does not do (QoS 2, MQTT 5, redelivery of its own unacknowledged
+same code either way. ADR 0021 says why, and what it does not do (QoS 2, MQTT 5, redelivery of its own unacknowledged
 publishes: the runtime publishes those again itself, as with a new aiomqtt client per connection).
 
 Used by the simulator with ``transport="lean"`` (the benchmarks and the drills); tests run it against a real Mosquitto.

@@ -125,7 +125,7 @@ class Simulator:
     peer_dir: Path | None = None
     freeze_gc: bool = True
     # the agents' MQTT connection: "aiomqtt" (the reference agent's, paho underneath) or "lean"
-    # (:mod:`loa_agent.lean_mqtt`, a fraction of the CPU per message: the benchmarks' and drills' choice, ADR 0024)
+    # (:mod:`loa_agent.lean_mqtt`, a fraction of the CPU per message: the benchmarks' and drills' choice, ADR 0021)
     transport: str = "aiomqtt"
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""The simulator's lean MQTT client against a real Mosquitto, and paho on the other side (ADR 0024)."""
+"""The simulator's lean MQTT client against a real Mosquitto, and paho on the other side (ADR 0021)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ DEVICES = [f"loa-5100000000{i:02x}" for i in range(8)]
 
 @pytest.mark.parametrize("transport", ["aiomqtt", "lean"])
 def test_simulated_fleet_follows_its_manifests_on_a_manual_clock(server: Any, transport: str) -> None:
-    """The same fleet, the same timeline and uploads over either MQTT connection (the lean one: ADR 0024)."""
+    """The same fleet, the same timeline and uploads over either MQTT connection (the lean one: ADR 0021)."""
     clock = ManualClock(DAWN - dt.timedelta(minutes=5))
     creds = [server.credentials(d, ["22", "06652"]) for d in DEVICES]
     start = DAWN + dt.timedelta(hours=1)
