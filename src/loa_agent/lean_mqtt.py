@@ -20,6 +20,7 @@ import contextlib
 import logging
 import ssl
 import struct
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -29,6 +30,8 @@ log = logging.getLogger("loa_agent.lean_mqtt")
 
 CONNECT, CONNACK, PUBLISH, PUBACK = 0x10, 0x20, 0x30, 0x40
 SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 0x82, 0x90, 0xC0, 0xD0, 0xE0
+# a socket is read into one buffer of this size per thread (asyncio's default read allocates 256 KiB per ``recv``)
+READ_BUFFER_BYTES = 65536
 CONNACK_REFUSED = {
     1: "phiên bản giao thức không được chấp nhận",
     2: "mã định danh client bị từ chối",
@@ -96,7 +99,19 @@ def publish_packet(topic: str, payload: bytes, qos: int, retain: bool, mid: int)
     return _packet(PUBLISH | (qos << 1) | (1 if retain else 0), body)
 
 
-class LeanMqttClient(asyncio.Protocol):
+_reads = (
+    threading.local()
+)  # one receive buffer per thread (per event loop), reused by every client of the loop
+
+
+def _read_buffer() -> memoryview:
+    view: memoryview | None = getattr(_reads, "view", None)
+    if view is None:
+        view = _reads.view = memoryview(bytearray(READ_BUFFER_BYTES))
+    return view
+
+
+class LeanMqttClient(asyncio.BufferedProtocol):
     """``async with LeanMqttClient(host, port, identifier=…, on_message=…) as client``: the subset of
     :class:`aiomqtt.Client` that :class:`~loa_agent.runtime.AgentRuntime` uses. Every failure (refused or lost
     connection, a CONNACK refusal, a timeout, a malformed packet) is an :class:`aiomqtt.MqttError`."""
@@ -115,6 +130,7 @@ class LeanMqttClient(asyncio.Protocol):
         keepalive: int = 60,
         timeout: float = 10.0,
         tls_context: ssl.SSLContext | None = None,
+        ack_hold: Any = None,
         **_ignored: Any,  # aiomqtt's tuning options (max_queued_outgoing_messages …) have no meaning here
     ) -> None:
         self.hostname, self.port = hostname, port
@@ -125,6 +141,9 @@ class LeanMqttClient(asyncio.Protocol):
         self.keepalive = int(keepalive)
         self.timeout = timeout
         self.tls_context = tls_context
+        # the simulator's ChangeHold: while thousands of agents of the process take one group command, their
+        # PUBACKs wait for its release (one send each, ≈ 30 µs on a VM), as their acks and play logs do
+        self.ack_hold = ack_hold
         self.session_present = False
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -137,6 +156,7 @@ class LeanMqttClient(asyncio.Protocol):
         self._last_read = 0.0
         self._ping_sent: float | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
+        self._acks = bytearray()  # PUBACKs of handled messages, written on the loop's next turn
 
     # --- the interface the runtime uses -------------------------------------------------------------------------
 
@@ -243,12 +263,20 @@ class LeanMqttClient(asyncio.Protocol):
         self._transport = None
         self._fail(aiomqtt.MqttError(f"mất kết nối: {exc}" if exc else "broker đóng kết nối"))
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _read_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # the buffer is the thread's: what is read is taken out before the loop reads the next socket into it
+        self.data_received(_read_buffer()[:nbytes].tobytes())
+
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
         buffer += data
         self._last_read = self._now()
         self._ping_sent = None
-        acks = bytearray()
+        acks = self._acks
+        had_acks = bool(acks)
         pos, size = 0, len(buffer)
         try:
             while size - pos >= 2:
@@ -272,14 +300,23 @@ class LeanMqttClient(asyncio.Protocol):
         except Exception as exc:
             # a malformed packet or a handler that failed: the connection ends before the PUBACK of the message
             # that failed, so the broker hands it again on the next connection (nothing acknowledged is lost)
-            if acks and self._transport is not None:
-                self._transport.write(bytes(acks))
+            self._write_acks()
             log.warning("%s: lỗi khi xử lý gói MQTT: %s", self.identifier, exc, exc_info=True)
             self._close(aiomqtt.MqttError(f"lỗi xử lý gói MQTT: {exc}"))
             return
         del buffer[:pos]
-        if acks and self._transport is not None:
-            self._write(bytes(acks))
+        if acks and not had_acks:
+            if self._loop is None:
+                self._write_acks()
+            elif self.ack_hold is None or not self.ack_hold.later(self._write_acks):
+                # after the handlers, on the loop's next turn: the other sockets that are ready to read (thousands
+                # of agents taking one group command) are read first, as real devices, each on its own CPU, would
+                self._loop.call_soon(self._write_acks)
+
+    def _write_acks(self) -> None:
+        if self._acks:
+            acks, self._acks = bytes(self._acks), bytearray()
+            self._write(acks)  # dropped if the connection is gone: the broker hands those messages again
 
     # --- internals ------------------------------------------------------------------------------------------
 

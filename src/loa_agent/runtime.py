@@ -97,7 +97,12 @@ class MqttClient(aiomqtt.Client):
     """
 
     def __init__(
-        self, *args: Any, on_message: Callable[[str, bytes], None] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        on_message: Callable[[str, bytes], None] | None = None,
+        ack_hold: ChangeHold
+        | None = None,  # the lean client's; paho writes a PUBACK when the handler returns
+        **kwargs: Any,
     ) -> None:
         self._write_handlers: tuple[Any, Callable[[], None], Callable[[], None]] | None = None
         super().__init__(*args, **kwargs)
@@ -185,6 +190,7 @@ class ChangeHold:
     def __init__(self) -> None:
         self.active = False
         self._held: dict[AgentRuntime, None] = {}
+        self._later: list[Callable[[], None]] = []
 
     def defer(self, runtime: AgentRuntime) -> bool:
         if not self.active:
@@ -192,9 +198,19 @@ class ChangeHold:
         self._held[runtime] = None
         return True
 
+    def later(self, call: Callable[[], None]) -> bool:
+        """Run ``call`` when the hold is released, if it is active (the lean MQTT client's PUBACKs)."""
+        if not self.active:
+            return False
+        self._later.append(call)
+        return True
+
     def release(self) -> None:
         self.active = False
         held, self._held = self._held, {}
+        later, self._later = self._later, []
+        for call in later:
+            call()
         for runtime in held:
             runtime._changed()
 
@@ -320,6 +336,7 @@ class AgentRuntime:
                     tls_context=self._tls_context() if tls else None,
                     max_queued_outgoing_messages=1000,
                     on_message=self._handle,
+                    ack_hold=self.hold,
                 ) as client:
                     await client.subscribe([(topic, 1) for topic in self.credentials.subscriptions])
                     await client.publish(presence_topic(self.device_id), PRESENCE_ONLINE, qos=1, retain=True)

@@ -174,7 +174,8 @@ if len(sys.argv) > 3:  # --download: every agent its own cache directory, real H
 peers = ({"peer_dir": Path(os.environ["LOA_BENCH_PEER_DIR"]), "peers": int(os.environ["LOA_BENCH_PEERS"])}
          if os.environ.get("LOA_BENCH_PEER_DIR") else {})
 sim = Simulator(creds, options=RuntimeOptions(heartbeat_s=600, status_on_change=False, manifest_poll_s=0),
-                keep_history=False, connect_rate=float(sys.argv[2]), **extra, **peers)
+                keep_history=False, connect_rate=float(sys.argv[2]), **extra, **peers,
+                transport=os.environ.get("LOA_BENCH_TRANSPORT", "lean"))
 sim.start(wait_connected=600)
 print(json.dumps({"connected": sim.connected_count()}), flush=True)
 sys.stdin.read()
@@ -318,7 +319,12 @@ def _bench_devices(commune: Any, n: int) -> list[Any]:
 
 
 def emergency_bench(
-    devices: int = 10000, repeat: int = 2, processes: int = 2, download: bool = False, web: bool = False
+    devices: int = 10000,
+    repeat: int = 2,
+    processes: int = 2,
+    download: bool = False,
+    web: bool = False,
+    transport: str = "lean",
 ) -> dict[str, Any]:
     """From the API call (TTS included) to each simulated device starting to play, through the real broker,
     the gateway process and the agent simulator (another process); the start instants come back as play logs.
@@ -344,6 +350,7 @@ def emergency_bench(
     from loa.broadcast.emergency import percentile
     from loa.broadcast.models import Emergency
     from loa.fleet import broker
+    from loa.fleet.bench import check_transport
     from loa.fleet.models import Command, CommandDelivery, DeliveryState, Device, PlayLog
     from loa.gateway.models import GatewayState
     from loa.media.services import store_root
@@ -419,7 +426,12 @@ def emergency_bench(
         subprocess.Popen(
             [sys.executable, "-c", SIMULATOR, str(tmp / f"creds-{k}.json"), "2000"]
             + ([str(caches / f"cache-{k}")] if download else []),
-            env=dict(os.environ, LOA_BENCH_PEER_DIR=str(peer_dir), LOA_BENCH_PEERS=str(processes)),
+            env=dict(
+                os.environ,
+                LOA_BENCH_PEER_DIR=str(peer_dir),
+                LOA_BENCH_PEERS=str(processes),
+                LOA_BENCH_TRANSPORT=check_transport(transport),
+            ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=(tmp / f"simulator-{k}.log").open("w"),
@@ -428,6 +440,7 @@ def emergency_bench(
         for k in range(processes)
     ]
     result: dict[str, Any] = {"benchmark": "emergency", "devices": devices, "simulator_processes": processes,
+                              "transport": transport,
                               "download": download, "runs": []}  # fmt: skip
     if download and web:
         result["media_server"] = (

@@ -47,7 +47,7 @@ options = RuntimeOptions(heartbeat_s=600, status_on_change=False, manifest_poll_
 peers = ({"peer_dir": Path(os.environ["LOA_BENCH_PEER_DIR"]), "peers": int(os.environ["LOA_BENCH_PEERS"])}
          if os.environ.get("LOA_BENCH_PEER_DIR") else {})
 sim = Simulator(creds, options=options, keep_history=True, connect_rate=float(sys.argv[2]),
-                **peers)
+                **peers, transport=os.environ.get("LOA_BENCH_TRANSPORT", "lean"))
 sim.start(wait_connected=600)
 print(json.dumps({"connected": sim.connected_count()}), flush=True)
 
@@ -150,6 +150,15 @@ def _wait(
         time.sleep(0.05)
 
 
+def check_transport(transport: str) -> str:
+    """The simulated agents' MQTT connection in a benchmark: ``lean`` (the simulator's own client, the default: a
+    fraction of the CPU per message where thousands of agents share a core) or ``aiomqtt`` (the reference agent's);
+    ADR 0021."""
+    if transport not in ("lean", "aiomqtt"):
+        raise RuntimeError(f"transport “{transport}”: lean hoặc aiomqtt")
+    return transport
+
+
 def _stop(proc: subprocess.Popen[Any], timeout: float = 20) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -160,8 +169,11 @@ def _stop(proc: subprocess.Popen[Any], timeout: float = 20) -> None:
         proc.wait(5)
 
 
-def fanout_bench(devices: int = 10000, repeat: int = 3, processes: int = 2) -> dict[str, Any]:
-    """One JSON-serialisable dict: the median run's figures (by p99) at the top, every run in ``runs``."""
+def fanout_bench(
+    devices: int = 10000, repeat: int = 3, processes: int = 2, transport: str = "lean"
+) -> dict[str, Any]:
+    """One JSON-serialisable dict: the median run's figures (by p99) at the top, every run in ``runs``.
+    ``transport``: the simulated agents' MQTT connection (:func:`check_transport`)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from loa.accounts.models import ApiToken, RoleAssignment, User
@@ -216,7 +228,8 @@ def fanout_bench(devices: int = 10000, repeat: int = 3, processes: int = 2) -> d
     os.environ["LOA_MQTT_DIR"] = str(mqtt_dir)
     procs: list[subprocess.Popen[Any]] = []
     sims: list[subprocess.Popen[str]] = []
-    result: dict[str, Any] = {"benchmark": "fanout", "devices": devices, "simulator_processes": processes}
+    result: dict[str, Any] = {"benchmark": "fanout", "devices": devices, "simulator_processes": processes,
+                              "transport": transport}  # fmt: skip
     try:
         broker.write_broker_files(reload=False, directory=mqtt_dir)
         embedded.start(timeout=120)  # 10,000 passwords and ACL entries to load on a busy machine
@@ -256,7 +269,12 @@ def fanout_bench(devices: int = 10000, repeat: int = 3, processes: int = 2) -> d
             sims.append(
                 subprocess.Popen(
                     [sys.executable, "-c", SIMULATOR, str(tmp / f"creds-{k}.json"), "2000"],
-                    env=dict(env, LOA_BENCH_PEER_DIR=str(peer_dir), LOA_BENCH_PEERS=str(processes)),
+                    env=dict(
+                        env,
+                        LOA_BENCH_PEER_DIR=str(peer_dir),
+                        LOA_BENCH_PEERS=str(processes),
+                        LOA_BENCH_TRANSPORT=check_transport(transport),
+                    ),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=(tmp / f"simulator-{k}.log").open("w"),

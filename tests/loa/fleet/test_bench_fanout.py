@@ -15,13 +15,19 @@ from loa.fleet import broker
 pytestmark = pytest.mark.mqtt
 
 
-def test_bench_fanout_reaches_every_device_and_prints_its_figures(transactional_db: None) -> None:
+@pytest.mark.parametrize("transport", ["lean", "aiomqtt"])
+def test_bench_fanout_reaches_every_device_and_prints_its_figures(
+    transactional_db: None, transport: str
+) -> None:
+    """With either MQTT connection of the simulated agents (lean, the default: ADR 0021)."""
     if broker.mosquitto_binary() is None:
         pytest.skip("cần Mosquitto (apt-get install mosquitto)")
     out = io.StringIO()
-    call_command("bench", "fanout", "--devices", "20", "--repeat", "1", "--processes", "1", stdout=out)
+    call_command("bench", "fanout", "--devices", "20", "--repeat", "1", "--processes", "1",
+                 "--transport", transport, stdout=out)  # fmt: skip
     result = json.loads(out.getvalue())
     assert result["benchmark"] == "fanout"
+    assert result["transport"] == transport
     assert result["devices"] == 20
     assert result["connected"] == 20
     assert result["delivered"] == 20

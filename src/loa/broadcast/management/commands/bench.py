@@ -49,6 +49,10 @@ class Command(BaseCommand):
             help="mọi cụm loa mô phỏng tải âm thanh qua HTTP và kiểm tra sha256 trước khi phát (emergency)",
         )  # fmt: skip
         parser.add_argument(
+            "--transport", choices=["lean", "aiomqtt"], default=None,
+            help="kết nối MQTT của cụm loa mô phỏng: lean (mặc định, ADR 0021) hoặc aiomqtt (của agent tham chiếu)",
+        )  # fmt: skip
+        parser.add_argument(
             "--web", action="store_true",
             help="với --download: tải từ tiến trình web thật (loa serve) thay cho máy chủ tệp tĩnh",
         )  # fmt: skip
@@ -60,6 +64,8 @@ class Command(BaseCommand):
         for flag in ("download", "web"):
             if options.get(flag):
                 kwargs[flag] = True
+        if options.get("transport"):
+            kwargs["transport"] = options["transport"]
         if "devices" in kwargs and not 1 <= kwargs["devices"] <= 100_000:
             raise CommandError("Số cụm loa phải từ 1 đến 100000.")
         try:
