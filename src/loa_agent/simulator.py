@@ -49,7 +49,7 @@ from loa_agent.lean_mqtt import LeanMqttClient
 from loa_agent.media import MediaFetcher, NullFetcher
 from loa_agent.player import NullPlayer
 from loa_agent.playlog import MemoryPlayLogStore, PlayLogStore, SqlitePlayLogStore
-from loa_agent.runtime import AgentRuntime, ChangeHold, MqttClient, RuntimeOptions
+from loa_agent.runtime import AgentRuntime, ChangeHold, MqttClient, RuntimeOptions, parse_mqtt_url
 from loa_protocol.messages import Command, EnrolResponse, PlayLogEvent, PlayParams, ProtocolError
 from loa_protocol.signing import ReplayGuard
 from loa_protocol.topics import group_unit_codes
@@ -150,6 +150,8 @@ class Simulator:
         rng = random.Random(self.seed)  # noqa: S311 - simulation
         for raw in self.credentials:
             creds = raw if isinstance(raw, EnrolResponse) else EnrolResponse.model_validate(raw)
+            if self.transport == "lean" and parse_mqtt_url(creds.mqtt_url)[2]:
+                raise ValueError(f"transport “lean” không hỗ trợ TLS ({creds.mqtt_url}): dùng “aiomqtt”")
             device_rng = random.Random(rng.random())  # noqa: S311 - simulation
             store: PlayLogStore
             if self.state_dir is not None:

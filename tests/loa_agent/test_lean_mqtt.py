@@ -234,3 +234,19 @@ def test_packets_split_anywhere_are_put_together() -> None:
     c.data_received(publish_packet("t/1", b"x", 0, False, 0) + publish_packet("t/2", b"y", 1, False, 8))
     assert got[1:] == [("t/1", b"x"), ("t/2", b"y")]
     assert written[-1] == b"\x40\x02\x00\x08"
+
+
+def test_the_simulator_refuses_what_the_lean_client_does_not_do() -> None:
+    from loa_agent.simulator import Simulator
+    from loa_protocol.messages import EnrolResponse
+    from loa_protocol.signing import generate_keypair
+
+    _, public = generate_keypair()
+    creds = EnrolResponse(device_id="loa-00000000aa01", mqtt_url="mqtts://127.0.0.1:8883", mqtt_username="u",
+                          mqtt_password="p", server_public_key=public, unit_codes=["22"], subscriptions=[],
+                          media_base_url="x", manifest_url="x")  # fmt: skip
+    with pytest.raises(ValueError, match="không hỗ trợ TLS"):
+        Simulator([creds], transport="lean")
+    with pytest.raises(ValueError, match="transport 'udp'"):
+        Simulator([creds], transport="udp")
+    assert Simulator([creds], transport="aiomqtt").devices  # the reference agent's connection does TLS
