@@ -99,9 +99,8 @@ def publish_packet(topic: str, payload: bytes, qos: int, retain: bool, mid: int)
     return _packet(PUBLISH | (qos << 1) | (1 if retain else 0), body)
 
 
-_reads = (
-    threading.local()
-)  # one receive buffer per thread (per event loop), reused by every client of the loop
+# one receive buffer per thread (per event loop), reused by every client of the loop
+_reads = threading.local()
 
 
 def _read_buffer() -> memoryview:
@@ -194,9 +193,11 @@ class LeanMqttClient(asyncio.BufferedProtocol):
         try:
             code = await asyncio.wait_for(asyncio.shield(self._connack), self.timeout)
         except TimeoutError:
-            self._close(aiomqtt.MqttError("broker không trả lời CONNECT (quá thời gian)"))
+            self._close(None)
             raise aiomqtt.MqttError("broker không trả lời CONNECT (quá thời gian)") from None
-        except aiomqtt.MqttError:
+        except (
+            BaseException
+        ):  # a refusal, a lost connection, or the agent stopping meanwhile: no socket left open
             self._close(None)
             raise
         if code != 0:
