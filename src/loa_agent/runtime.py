@@ -100,8 +100,8 @@ class MqttClient(aiomqtt.Client):
         self,
         *args: Any,
         on_message: Callable[[str, bytes], None] | None = None,
-        ack_hold: ChangeHold
-        | None = None,  # the lean client's; paho writes a PUBACK when the handler returns
+        # the lean client's (loa_agent.lean_mqtt); paho writes a PUBACK when the handler has returned
+        ack_hold: ChangeHold | None = None,
         **kwargs: Any,
     ) -> None:
         self._write_handlers: tuple[Any, Callable[[], None], Callable[[], None]] | None = None
@@ -240,8 +240,8 @@ class AgentRuntime:
         client_class: Callable[..., Any] | None = None,
     ) -> None:
         """``client_class`` makes the MQTT connection (default :class:`MqttClient`, aiomqtt and paho; the simulator
-        may pass :class:`loa_agent.lean_mqtt.LeanMqttClient`). ``on_command`` is told of every command message once it is handled (the play started or refused);
-        ``flush_gate`` is awaited before acks and play logs are sent. The simulator uses both to let every agent of
+        may pass :class:`loa_agent.lean_mqtt.LeanMqttClient`). ``on_command`` is told of every command message once
+        it is handled (the play started or refused); ``flush_gate`` is awaited before acks and play logs are sent. The simulator uses both to let every agent of
         its process start a group command before any of them spends CPU on publishing (real devices each have
         their own CPU); a real agent needs neither."""
         self.credentials = credentials
