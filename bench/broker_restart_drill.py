@@ -397,7 +397,7 @@ def run_drill(
         with contextlib.suppress(TimeoutError):
             _wait(buffered_stored, 60, "nhật ký phát giữ lại trong lúc mất broker vào cơ sở dữ liệu", flow)
             stored_after.append(time.time() - back_at)
-        commands.extend(_stop_operator(operator_proc))
+        commands.extend(_stop_operator(operator_proc, workdir / "operator.log"))
         with contextlib.suppress(TimeoutError):  # no new commands or synthetic logs now: let the agents drain
             _wait(lambda: sim.pending_logs() == 0, 60, "cụm loa gửi hết nhật ký phát")
         everything = {str(e.event_id) for e in sim.events()} | set(synthetic)
@@ -480,11 +480,12 @@ def run_drill(
     return result
 
 
-def _stop_operator(proc: subprocess.Popen[str]) -> list[str]:
+def _stop_operator(proc: subprocess.Popen[str], log_path: Path) -> list[str]:
     """Close the operator's stdin (it finishes the command under way and stops) and return the ids it sent."""
     out, _ = proc.communicate(timeout=60)
     if proc.returncode != 0:
-        raise RuntimeError(f"tiến trình gửi lệnh âm lượng dừng với mã {proc.returncode}")
+        tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+        raise RuntimeError(f"tiến trình gửi lệnh âm lượng dừng với mã {proc.returncode}: {tail}")
     return out.split()
 
 

@@ -412,15 +412,13 @@ class LeanMqttClient(asyncio.BufferedProtocol):
         self._keepalive_timer = self._loop.call_at(due, self._keepalive_due)
 
     def _close(self, error: aiomqtt.MqttError | None) -> None:
-        if self._keepalive_timer is not None:
-            self._keepalive_timer.cancel()
-            self._keepalive_timer = None
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
         self._fail(error or aiomqtt.MqttError("đã ngắt kết nối"))
 
     def _fail(self, error: aiomqtt.MqttError) -> None:
+        """Stop the keepalive and fail whatever waits (CONNACK, the end of the connection, PUBACKs, SUBACKs)."""
         if self._keepalive_timer is not None:
             self._keepalive_timer.cancel()
             self._keepalive_timer = None

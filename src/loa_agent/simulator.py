@@ -130,7 +130,7 @@ class Simulator:
 
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
-            raise ValueError(f"transport {self.transport!r}: one of {', '.join(TRANSPORTS)}")
+            raise ValueError(f"transport {self.transport!r} không có: chọn {' hoặc '.join(TRANSPORTS)}")
         self.devices: dict[str, SimulatedDevice] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
