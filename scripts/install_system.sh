@@ -14,8 +14,9 @@ mode="${1:-test}"
 packages=(python3-venv ffmpeg espeak-ng mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core)
 if [ "$mode" = test ]; then
   # chromium for the browser tests (fonts-dejavu-core so Vietnamese renders in screenshots), mosquitto-clients and
-  # sox for the broker and audio tests, gettext for the translation catalogue's msgfmt check.
-  packages+=(mosquitto-clients chromium fonts-dejavu-core sox gettext)
+  # sox for the broker and audio tests, gettext for the translation catalogue's msgfmt check, nginx to run the
+  # shipped deploy/nginx/loa.conf's media cache in front of the web process (tests, `loa bench emergency --nginx`).
+  packages+=(mosquitto-clients chromium fonts-dejavu-core sox gettext nginx)
 elif [ "$mode" != demo ]; then
   echo "usage: $0 demo|test" >&2
   exit 2
@@ -47,5 +48,13 @@ fi
 
 echo "Cài gói hệ thống: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Loa starts the daemons it needs itself, on loopback ports of its own: installing nginx (or mosquitto) must not
+# start the package's own service on port 80 (1883). Debian's invoke-rc.d asks policy-rc.d; one is kept only for
+# the length of this install, and only where the machine has none of its own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,5 +1,5 @@
-"""The shipped nginx configuration keeps the rules docs/security.md relies on (there is no nginx in CI, so these
-read the file the operator installs)."""
+"""The shipped nginx configuration keeps the rules docs/security.md relies on (read from the file the operator
+installs; its media cache also runs in a real nginx in tests/loa/media/test_nginx_front.py)."""
 
 from __future__ import annotations
 
@@ -36,14 +36,18 @@ def test_the_web_unit_runs_uvicorn_without_its_server_header() -> None:
     assert "--http httptools" in unit
 
 
-def test_nginx_caches_media_only_without_credentials() -> None:
+def test_nginx_keeps_only_what_loa_marks_public() -> None:
+    """What nginx does with these rules is tested against a real nginx (tests/loa/media/test_nginx_front.py); here,
+    that nothing in the file overrides Loa's Cache-Control."""
     conf = _directives()
     media = re.search(r"location /media/files/ \{(.*?)\n    \}", conf, re.S)
     assert media, "a location of its own for content-addressed media"
     block = media.group(1)
     assert "proxy_cache loa_media;" in block and "proxy_cache_key $uri;" in block
-    for directive in ("proxy_cache_bypass", "proxy_no_cache"):
-        assert re.search(rf"{directive}\s+\$http_authorization\s+\$cookie_sessionid;", block), directive
+    assert re.search(r"proxy_cache_lock\s+on;", block), "an emergency's devices at once: one request to Loa"
     assert "proxy_ignore_headers" not in conf, (
         "Cache-Control: private must keep a device's media out of the cache"
+    )
+    assert "proxy_cache_valid" not in conf, (
+        "a refusal (401, 404) has no lifetime of Loa's: it must not be kept"
     )

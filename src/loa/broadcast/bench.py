@@ -325,6 +325,7 @@ def emergency_bench(
     download: bool = False,
     web: bool = False,
     transport: str = "lean",
+    nginx: bool = False,
 ) -> dict[str, Any]:
     """From the API call (TTS included) to each simulated device starting to play, through the real broker,
     the gateway process and the agent simulator (another process); the start instants come back as play logs.
@@ -334,7 +335,10 @@ def emergency_bench(
     the same stored files (``media_server`` in the result says so). Each run reads a different text (so no run
     reuses the previous run's speech or cached audio). With ``web`` as well, the bench starts the real web process
     (``loa serve --no-worker``, uvicorn, on the same database) and the devices download from it, with their own
-    credentials as HTTP Basic auth, through the media view's access checks."""
+    credentials as HTTP Basic auth, through the media view's access checks. With ``nginx`` as well, nginx stands
+    in front of the web process with the media cache of ``deploy/nginx/loa.conf`` (:mod:`loa.media.front`), as a
+    province runs it: the emergency's speech is public while it is in force, so one request reaches the web process
+    and nginx answers the other devices (ADR 0019)."""
     import json
     import subprocess
     import sys
@@ -353,6 +357,7 @@ def emergency_bench(
     from loa.fleet.bench import check_transport
     from loa.fleet.models import Command, CommandDelivery, DeliveryState, Device, PlayLog
     from loa.gateway.models import GatewayState
+    from loa.media.front import FrontError, NginxFront
     from loa.media.services import store_root
 
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-emergency-"))
@@ -361,6 +366,7 @@ def emergency_bench(
     shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private (0700) directory in it
     caches = Path(tempfile.mkdtemp(prefix="loa-bench-caches-", dir=shm if shm.is_dir() else None))
     files: subprocess.Popen[str] | None = None
+    front: NginxFront | None = None
     public_url = settings.LOA_PUBLIC_URL
     if download and web:
         import socket
@@ -389,6 +395,14 @@ def emergency_bench(
                         "web không khởi động: " + (tmp / "web.log").read_text()[-2000:]
                     ) from None
                 time.sleep(0.5)
+        if nginx:
+            front = NginxFront(port)
+            try:
+                front.start()
+            except FrontError:
+                files.terminate()
+                raise
+            base = front.url
         settings.LOA_PUBLIC_URL = base
     elif download:
         store_root().mkdir(parents=True, exist_ok=True)
@@ -444,8 +458,9 @@ def emergency_bench(
                               "download": download, "runs": []}  # fmt: skip
     if download and web:
         result["media_server"] = (
-            f"the real web process (loa serve --no-worker, uvicorn) at {settings.LOA_PUBLIC_URL}, media view with "
-            "the devices' HTTP Basic credentials"
+            ("nginx with deploy/nginx/loa.conf's media cache, in front of " if front is not None else "")
+            + f"the real web process (loa serve --no-worker, uvicorn) at {settings.LOA_PUBLIC_URL}, media view "
+            "with the devices' HTTP Basic credentials"
         )
     elif download:
         result["media_server"] = (
@@ -489,7 +504,9 @@ def emergency_bench(
         for run in range(max(1, repeat)):
             otp = TOTPDevice.objects.create(user=user, name=f"bench-{run}", confirmed=True)
             code = f"{TOTP(otp.bin_key, otp.step, otp.t0, otp.digits, otp.drift).token():06d}"
-            cpu0 = {"gateway": _cpu_s(gateway.pid), "simulators": sum(_cpu_s(s.pid) for s in sims)}
+            cpu0 = {"gateway": _cpu_s(gateway.pid), "simulators": sum(_cpu_s(s.pid) for s in sims),
+                    "web": _cpu_s(files.pid) if files is not None else 0.0}  # fmt: skip
+            nginx_cpu0 = front.cpu_s() if front is not None else 0.0
             profiler, profile_dir = None, ""
             # LOA_BENCH_PROFILE=<dir>: a cProfile of each run's API call, one file per run
             if profile_dir := os.environ.get("LOA_BENCH_PROFILE", ""):
@@ -571,6 +588,10 @@ def emergency_bench(
                 "gateway": _r(_cpu_s(gateway.pid) - cpu0["gateway"]),
                 "simulators": _r(sum(_cpu_s(s.pid) for s in sims) - cpu0["simulators"]),
             }
+            if files is not None:  # the web process (--web) or the static file server (--download) answering
+                result["runs"][-1]["cpu_s"]["media_server"] = _r(_cpu_s(files.pid) - cpu0["web"])
+            if front is not None:  # nginx's master and workers
+                result["runs"][-1]["cpu_s"]["nginx"] = _r(front.cpu_s() - nginx_cpu0)
         # the top-level figures are those of the median run (by p99); every run is listed in "runs"
         ranked = sorted(result["runs"], key=lambda r: r["p99_s"] if r["p99_s"] is not None else float("inf"))
         median = ranked[(len(ranked) - 1) // 2]
@@ -596,6 +617,8 @@ def emergency_bench(
         for k in range(processes):  # the devices' downloaded copies (500 devices ≈ 100 MB)
             shutil.rmtree(caches / f"cache-{k}", ignore_errors=True)
         shutil.rmtree(caches, ignore_errors=True)
+        if front is not None:
+            front.stop()
         if files is not None:
             files.terminate()
             try:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from loa.media.files import is_same_for_everyone
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
@@ -21,4 +23,8 @@ class SecureHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Permissions-Policy", "camera=(), geolocation=(self), microphone=(self)")
+        if is_same_for_everyone(response) and "Vary" in response.headers:
+            # after the session and language middlewares (they run inside this one): nothing of the request
+            # changes this answer, and a Vary would keep a shared cache from giving it to the next device
+            del response.headers["Vary"]
         return response

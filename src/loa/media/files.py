@@ -56,6 +56,20 @@ def _stream(request: HttpRequest, source: Any, content_type: str, status: int = 
     return FileResponse(source, status=status, content_type=content_type)
 
 
+SAME_FOR_EVERYONE = "loa_same_for_everyone"
+
+
+def mark_same_for_everyone(response: HttpResponseBase) -> None:
+    """This answer does not depend on who asks (a public file's bytes): the outermost middleware drops the ``Vary``
+    that the session and language middlewares add, so a shared cache gives one stored copy to every device
+    (:class:`loa.console.middleware.SecureHeadersMiddleware`; ADR 0019, deploy/nginx/loa.conf)."""
+    setattr(response, SAME_FOR_EVERYONE, True)  # an attribute Django's response classes do not declare
+
+
+def is_same_for_everyone(response: HttpResponseBase) -> bool:
+    return bool(getattr(response, SAME_FOR_EVERYONE, False))
+
+
 def file_response(
     request: HttpRequest,
     path: Path,

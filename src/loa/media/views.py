@@ -26,7 +26,7 @@ from loa.media.access import access_media_asset
 from loa.media.api import receive_upload
 from loa.media.audio import WAVEFORM_POINTS, MediaRejected, check_size, setting
 from loa.media.file_access import MediaFileRefused, access_media_file
-from loa.media.files import file_response
+from loa.media.files import file_response, mark_same_for_everyone
 from loa.media.models import MediaAsset
 from loa.media.uploads import upload_refused
 
@@ -160,7 +160,12 @@ def file(request: HttpRequest, sha256: str) -> HttpResponseBase:
     if not path.is_file():
         raise Http404("Không có tệp này.")
     served = file_response(request, path, "audio/mpeg", immutable=True, shared=grant.public)
-    served["Vary"] = "Authorization, Cookie"
+    if grant.public:
+        # the same for everyone: a shared cache (nginx, deploy/nginx/loa.conf) may give it to every device of an
+        # emergency whatever its credentials (ADR 0019)
+        mark_same_for_everyone(served)
+    else:  # who asks decides a private answer
+        served["Vary"] = "Authorization, Cookie"
     if grant.public and grant.until is not None:  # public for a while only (an emergency in force)
         remaining = max(0, int((grant.until - timezone.now()).total_seconds()))
         served["Cache-Control"] = f"public, max-age={remaining}, immutable"

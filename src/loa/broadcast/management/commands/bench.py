@@ -56,16 +56,22 @@ class Command(BaseCommand):
             "--web", action="store_true",
             help="với --download: tải từ tiến trình web thật (loa serve) thay cho máy chủ tệp tĩnh",
         )  # fmt: skip
+        parser.add_argument(
+            "--nginx", action="store_true",
+            help="với --download --web: nginx với bộ đệm tệp âm thanh của deploy/nginx/loa.conf đứng trước tiến trình web",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
         path, _label = BENCHMARKS[name]
         kwargs = {k: options[k] for k in OPTIONS if options.get(k) is not None}
-        for flag in ("download", "web"):
+        for flag in ("download", "web", "nginx"):
             if options.get(flag):
                 kwargs[flag] = True
         if options.get("transport"):
             kwargs["transport"] = options["transport"]
+        if kwargs.get("nginx") and not (kwargs.get("download") and kwargs.get("web")):
+            raise CommandError("--nginx chỉ dùng cùng --download --web (nginx đứng trước tiến trình web).")
         if "devices" in kwargs and not 1 <= kwargs["devices"] <= 100_000:
             raise CommandError("Số cụm loa phải từ 1 đến 100000.")
         try:
