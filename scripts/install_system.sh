@@ -51,7 +51,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Loa starts the daemons it needs itself, on loopback ports of its own: installing nginx (or mosquitto) must not
 # start the package's own service on port 80 (1883). Debian's invoke-rc.d asks policy-rc.d; one is kept only for
 # the length of this install, and only where the machine has none of its own.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
+if [ ! -e /usr/sbin/policy-rc.d ] && [ -w /usr/sbin ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT

@@ -41,6 +41,7 @@ class Config:
     debug: bool
     public_url: str
     trusted_proxies: int = 0
+    media_warm_url: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -113,6 +114,15 @@ def load(env: dict[str, str] | None = None) -> Config:
         )
         trusted_proxies = 0
 
+    media_warm_url = env.get("LOA_MEDIA_WARM_URL", "").strip()
+    warm = urlsplit(media_warm_url)
+    if media_warm_url and (warm.scheme not in ("http", "https") or not warm.hostname or warm.path.strip("/")):
+        problems.append(
+            f"LOA_MEDIA_WARM_URL={media_warm_url!r} không hợp lệ: cần địa chỉ http(s):// của nginx đứng trước Loa, "
+            "nhìn từ chính máy chủ này, không kèm đường dẫn (ví dụ https://loa.tinh.gov.vn), hoặc để trống."
+        )
+        media_warm_url = ""
+
     secret_key = env.get("LOA_SECRET_KEY", "").strip()
     if production:
         if not secret_key:
@@ -155,5 +165,6 @@ def load(env: dict[str, str] | None = None) -> Config:
         debug=debug,
         public_url=public_url.rstrip("/"),
         trusted_proxies=trusted_proxies,
+        media_warm_url=media_warm_url.rstrip("/"),
         problems=problems,
     )

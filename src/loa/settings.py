@@ -16,6 +16,9 @@ DATA_DIR = CONFIG.data_dir
 LOA_MODE = CONFIG.mode
 LOA_MQTT_URL = CONFIG.mqtt_url
 LOA_PUBLIC_URL = CONFIG.public_url
+LOA_MEDIA_WARM_URL = (
+    CONFIG.media_warm_url
+)  # the shared cache in front, as this server reaches it (empty: none)
 
 SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug

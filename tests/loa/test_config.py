@@ -65,12 +65,21 @@ def test_production_accepts_safe_settings(tmp_path: Path) -> None:
         ({"LOA_LANGUAGE": "fr"}, "LOA_LANGUAGE"),
         ({"LOA_TIME_ZONE": "Mars/Olympus"}, "LOA_TIME_ZONE"),
         ({"LOA_MODE": "staging"}, "LOA_MODE"),
+        ({"LOA_MEDIA_WARM_URL": "loa.tinh.gov.vn"}, "LOA_MEDIA_WARM_URL"),
+        ({"LOA_MEDIA_WARM_URL": "ftp://127.0.0.1"}, "LOA_MEDIA_WARM_URL"),
+        ({"LOA_MEDIA_WARM_URL": "https://loa.tinh.gov.vn/media/files"}, "LOA_MEDIA_WARM_URL"),
     ],
 )
 def test_invalid_values_are_refused(tmp_path: Path, env: dict[str, str], name: str) -> None:
     with pytest.raises(UnsafeConfiguration) as exc:
         load({"LOA_DATA_DIR": str(tmp_path), **env})
     assert name in str(exc.value)
+
+
+def test_the_shared_cache_to_warm_is_an_origin(tmp_path: Path) -> None:
+    assert load({"LOA_DATA_DIR": str(tmp_path)}).media_warm_url == "", "none unless configured"
+    config = load({"LOA_DATA_DIR": str(tmp_path), "LOA_MEDIA_WARM_URL": " https://loa.tinh.gov.vn/ "})
+    assert config.media_warm_url == "https://loa.tinh.gov.vn"
 
 
 def test_the_loa_command_refuses_to_start_unsafe_production(tmp_path: Path) -> None:

@@ -367,7 +367,7 @@ def emergency_bench(
     caches = Path(tempfile.mkdtemp(prefix="loa-bench-caches-", dir=shm if shm.is_dir() else None))
     files: subprocess.Popen[str] | None = None
     front: NginxFront | None = None
-    public_url = settings.LOA_PUBLIC_URL
+    public_url, warm_url = settings.LOA_PUBLIC_URL, settings.LOA_MEDIA_WARM_URL
     if download and web:
         import socket
         import urllib.error
@@ -403,6 +403,9 @@ def emergency_bench(
                 files.terminate()
                 raise
             base = front.url
+            # as a province sets it behind nginx: the emergency's audio is fetched through the cache once, before
+            # the gateway publishes the command (loa.media.shared_cache)
+            settings.LOA_MEDIA_WARM_URL = front.url
         settings.LOA_PUBLIC_URL = base
     elif download:
         store_root().mkdir(parents=True, exist_ok=True)
@@ -458,7 +461,11 @@ def emergency_bench(
                               "download": download, "runs": []}  # fmt: skip
     if download and web:
         result["media_server"] = (
-            ("nginx with deploy/nginx/loa.conf's media cache, in front of " if front is not None else "")
+            (
+                "nginx with deploy/nginx/loa.conf's media cache (warmed by LOA_MEDIA_WARM_URL), in front of "
+                if front is not None
+                else ""
+            )
             + f"the real web process (loa serve --no-worker, uvicorn) at {settings.LOA_PUBLIC_URL}, media view "
             "with the devices' HTTP Basic credentials"
         )
@@ -619,6 +626,7 @@ def emergency_bench(
         shutil.rmtree(caches, ignore_errors=True)
         if front is not None:
             front.stop()
+            settings.LOA_MEDIA_WARM_URL = warm_url
         if files is not None:
             files.terminate()
             try:

@@ -31,6 +31,7 @@ from loa.audit.log import record
 from loa.broadcast.models import Emergency
 from loa.broadcast.services import BroadcastError, media_url
 from loa.errors import Refusal
+from loa.media.shared_cache import warm_shared_cache
 from loa.playable.resolve import PlayableError, PlaySource, resolve_now
 from loa.units.models import Level, Unit
 from loa_protocol import items
@@ -337,6 +338,10 @@ def do_send_emergency_to_loudspeakers(
             tone_failed = True
     repeat, title, item_id = emergency.repeat, emergency.title, emergency.item_id
     with transaction.atomic():
+        # once committed the audio is public (the emergency in force): the shared cache in front fetches it, started
+        # before the gateway's poke (on_commit runs in this order) so it is kept before the devices ask for it
+        sha256 = message.sha256
+        transaction.on_commit(lambda: warm_shared_cache(sha256))
         command = do_send_command(
             actor=actor,
             action="play",

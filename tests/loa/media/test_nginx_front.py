@@ -155,3 +155,54 @@ def test_bench_emergency_refuses_nginx_without_the_web_process() -> None:
         call_command("bench", "emergency", "--devices", "10", "--nginx")
     with pytest.raises(CommandError, match="--download --web"):
         call_command("bench", "emergency", "--devices", "10", "--download", "--nginx")
+
+
+def test_an_emergency_s_speech_is_in_the_cache_before_its_devices_ask(
+    front: NginxFront, tree: dict[str, Unit], make_user: Callable[..., User], settings: Any
+) -> None:
+    """LOA_MEDIA_WARM_URL: once the command is committed, one request of the server's own goes through nginx
+    (loa.media.shared_cache), so the first device is answered from the cache, not held by nginx's lock."""
+    import time
+
+    from loa.broadcast import emergency as em
+    from tests.conftest import verified_client  # type: ignore[import-not-found]
+    from tests.loa.broadcast.conftest import totp_now  # type: ignore[import-not-found]
+
+    settings.LOA_MEDIA_WARM_URL = front.url
+    chairman = make_user("chu-tich-a", Role.APPROVER, tree["a"])
+    verified_client(chairman)
+    device, password = do_provision_device(tree["a"], actor=None, serial="NG-WARM")
+    e = em.do_start_emergency(
+        tree["a"], actor=chairman, totp=totp_now(chairman), text="Nước lên nhanh, sơ tán."
+    )
+    assert front.directory is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+        p.is_file() for p in (front.directory / "cache").rglob("*")
+    ):
+        time.sleep(0.05)
+    r = httpx.get(f"{front.url}/media/files/{e.sha256}.mp3", headers=_basic(device.device_id, password))
+    assert (r.status_code, r.headers["x-cache-status"]) == (200, "HIT")
+    assert hashlib.sha256(r.content).hexdigest() == e.sha256
+
+
+def test_warming_is_best_effort_and_says_why_it_failed(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from loa.media.shared_cache import warm_shared_cache
+
+    settings.LOA_MEDIA_WARM_URL = ""
+    assert warm_shared_cache("a" * 64) is None, "no shared cache configured: nothing to warm"
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.LOA_MEDIA_WARM_URL = f"http://127.0.0.1:{port}"
+    with caplog.at_level("WARNING", logger="loa.media.shared_cache"):
+        thread = warm_shared_cache("b" * 64)
+        assert thread is not None
+        thread.join(15)
+    assert any(
+        "Không làm nóng được bộ đệm" in r.getMessage() and str(port) in r.getMessage() for r in caplog.records
+    )
