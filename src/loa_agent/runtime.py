@@ -527,13 +527,22 @@ class AgentRuntime:
                 next_heartbeat = self._next_heartbeat(now)
             await self._maybe_publish_status(now, force=status_due)
             wake_at = min(t for t in (deadline, next_heartbeat) if t is not None)
+            # one task (the clock's sleep) that sets the wake event, not a second task and asyncio.wait: the ticker
+            # wakes several times per command, and thousands of simulated agents share one loop
             sleeper = asyncio.ensure_future(self.clock.sleep_until(wake_at))
-            waker = asyncio.ensure_future(self._wake.wait())
+            sleeper.add_done_callback(self._slept)
             try:
-                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+                await self._wake.wait()
             finally:
                 sleeper.cancel()
-                waker.cancel()
+
+    def _slept(self, sleeper: asyncio.Future[None]) -> None:
+        """The ticker's sleep ended: wake it, unless the sleep was cancelled (woken already by something else —
+        a late wake would cost the next sleep a spurious turn)."""
+        if sleeper.cancelled():
+            return
+        sleeper.exception()  # retrieved: a clock that fails still wakes the ticker, which sleeps again
+        self._wake.set()
 
     async def _maybe_publish_status(self, now: dt.datetime, force: bool) -> None:
         client = self.client
