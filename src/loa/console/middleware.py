@@ -1,4 +1,5 @@
-"""Secure headers for every response: a strict Content-Security-Policy (all assets are served locally)."""
+"""Secure headers for every response: a strict Content-Security-Policy (all assets are served locally); and no
+``Vary`` on an answer marked the same for everyone (:func:`loa.media.files.mark_same_for_everyone`)."""
 
 from __future__ import annotations
 
