@@ -56,3 +56,36 @@ def test_a_broken_agent_fails_the_rule_it_breaks(
     by_id = {r.rule.id: r for r in results}
     assert by_id["enrol.good_code"].passed and by_id["presence.online"].passed, by_id
     assert not by_id[rules[-1]].passed, f"{variant} passed {rules[-1]}: {by_id[rules[-1]].detail}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            ["--enrol", "no-such-device-tool enrol {code}", "--run", "true"],
+            "không tìm thấy chương trình 'no-such-device-tool'",
+        ),
+        (["--enrol", "true {servr}", "--run", "true"], "--enrol: không có chỗ điền {servr}"),
+        (["--enrol", "true", "--run", "true {0}"], "--run: không có chỗ điền {0}"),
+        (["--enrol", "true {server", "--run", "true"], "--enrol: dấu ngoặc { } không khớp"),
+        (["--enrol", "true 'unclosed", "--run", "true"], "--enrol: thiếu dấu nháy đóng"),
+        (["--enrol", "  ", "--run", "true"], "--enrol: mẫu lệnh trống"),
+        (
+            ["--enrol", "true", "--run", "true", "--only", "command.replayd"],
+            "không có quy tắc command.replayd",
+        ),
+    ],
+)
+def test_a_command_that_cannot_run_is_refused_before_anything_starts(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loa_protocol.conformance import __main__ as cli
+
+    def must_not_run(*_: object, **__: object) -> None:
+        raise AssertionError("the runner started")
+
+    monkeypatch.setattr(cli, "run", must_not_run)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 2
+    assert says in capsys.readouterr().err

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,34 @@ class DeviceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=15)
+
+
+def check_template(option: str, template: str) -> str | None:
+    """Why a command template cannot run (Vietnamese), or None: checked before the runner starts anything."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError:
+        return f"{option}: dấu ngoặc {{ }} không khớp (dấu ngoặc thật viết {{{{ hoặc }}}})"
+    unknown = sorted(fields - {"server", "code", "state"})
+    if unknown:
+        return f"{option}: không có chỗ điền {{{unknown[0]}}}; chỉ dùng được {{server}}, {{code}}, {{state}}"
+    try:
+        argv = shlex.split(template.format(server="http://127.0.0.1:1", code="0", state="state"))
+    except ValueError:
+        return f"{option}: thiếu dấu nháy đóng trong mẫu lệnh"
+    if not argv:
+        return f"{option}: mẫu lệnh trống"
+    if shutil.which(argv[0]) is None:
+        return f"{option}: không tìm thấy chương trình {argv[0]!r} (kiểm tra PATH hoặc ghi đường dẫn đầy đủ)"
+    return None
+
+
+def check_only(only: list[str] | None) -> str | None:
+    """Why ``--only`` names a rule the runner does not have (Vietnamese), or None."""
+    unknown = [rule for rule in only or [] if rule not in {r.id for r in RULES}]
+    if unknown:
+        return f"--only: không có quy tắc {', '.join(unknown)}; các quy tắc: {', '.join(r.id for r in RULES)}"
+    return None
 
 
 @dataclass
@@ -122,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     args = parser.parse_args(argv)
+    for problem in (
+        check_template("--enrol", args.enrol),
+        check_template("--run", args.run),
+        check_only(args.only),
+    ):
+        if problem:
+            parser.error(problem)
     results = run(args.enrol, args.run, args.only)
     if args.json:
         print(json.dumps([
