@@ -22,7 +22,16 @@ from django.utils import timezone
 
 from loa.analytics import counters
 from loa.fleet import adapters, broker, conf
-from loa.fleet.models import Alarm, Command, CommandDelivery, DeliveryState, Device, PlayLog, StatusSample
+from loa.fleet.models import (
+    Alarm,
+    Command,
+    CommandDelivery,
+    DeliveryState,
+    Device,
+    DeviceKind,
+    PlayLog,
+    StatusSample,
+)
 from loa_protocol import topics
 from loa_protocol.messages import CommandAck, ManifestAck, ProtocolError, Status, decode
 
@@ -468,17 +477,25 @@ class Ingestor:
 
     # ---- periodic checks ----
 
-    def check_offline(self, now: dt.datetime | None = None) -> tuple[int, int]:
+    def check_offline(self, now: dt.datetime | None = None, listening_s: float | None = None) -> tuple[int, int]:
         """Mark silent devices offline; raise an alarm for devices offline past the grace period. (Also tries the
-        held acks again: this is the gateway's periodic check.)"""
+        held acks again: this is the gateway's periodic check.)
+
+        ``listening_s``: how long the gateway has heard the broker without a break (0 while it is away; None: not
+        known, as long as needed). A loudspeaker talks through the broker, so it is silent only when the gateway
+        has listened for the whole ``LOA_DEVICE_OFFLINE_AFTER_S``: a broker outage, or the first minutes after
+        it, do not turn every cluster into an offline one with an alarm. Boards report over HTTPS and are judged
+        as always."""
         self.retry_held_acks()
         now = now or timezone.now()
-        silent_before = now - dt.timedelta(seconds=float(conf.get("LOA_DEVICE_OFFLINE_AFTER_S")))
+        offline_after = float(conf.get("LOA_DEVICE_OFFLINE_AFTER_S"))
+        silent_before = now - dt.timedelta(seconds=offline_after)
         alarm_before = now - dt.timedelta(seconds=float(conf.get("LOA_OFFLINE_ALARM_AFTER_S")))
         with transaction.atomic():
-            went_offline = Device.objects.filter(online=True, last_seen__lt=silent_before).update(
-                online=False, offline_since=now
-            )
+            silent = Device.objects.filter(online=True, last_seen__lt=silent_before)
+            if listening_s is not None and listening_s < offline_after:
+                silent = silent.exclude(kind=DeviceKind.LOUDSPEAKER)
+            went_offline = silent.update(online=False, offline_since=now)
             open_ids = self._open_alarm_ids()
             due = list(
                 Device.objects.active()

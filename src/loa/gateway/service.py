@@ -284,6 +284,7 @@ class Gateway:
         self._poke_file: Path | None = None
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._listening_since: float | None = None  # monotonic: since the SUBACK of the current session
         self._generation = 0
         self._gen_lock = threading.Lock()
         self.started_at = timezone.now()
@@ -380,6 +381,8 @@ class Gateway:
         if any(r.is_failure for r in reasons):
             self.counters.add("subscribe_refused")
             log.error("broker từ chối đăng ký chủ đề của gateway: %s", reasons)
+        if self._listening_since is None:
+            self._listening_since = time.monotonic()
         self._connected.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -389,6 +392,7 @@ class Gateway:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
+        self._listening_since = None
         if not self._stop.is_set():
             self.counters.add("disconnects")
             self.broker.went(f"mất kết nối: {reason}")
@@ -622,7 +626,8 @@ class Gateway:
         return n
 
     def _periodic(self) -> None:
-        self.ingestor.check_offline()
+        since = self._listening_since
+        self.ingestor.check_offline(listening_s=0.0 if since is None else time.monotonic() - since)
         expired = expire_deliveries()
         if expired:
             self.counters.add("deliveries_expired", expired)

@@ -5,6 +5,7 @@ after a broker restart the gateway (and agents) are back within seconds, not aft
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ import pytest
 from django.db import connection
 
 from loa.fleet import broker
-from loa.fleet.models import Device, PlayLog
+from loa.fleet.models import Alarm, Device, PlayLog
 from loa.gateway.sample_messages import playlog_event, playlog_payload, status_payload
 from loa.gateway.service import Gateway, GatewayOptions
 from loa_protocol import topics
@@ -264,3 +265,40 @@ def test_gateway_and_agents_are_back_within_seconds_of_a_broker_restart(
     assert not any("Traceback" in line for line in lines), lines
     assert len([line for line in lines if "không kết nối được tới broker" in line]) == 1, lines
     assert len([line for line in lines if "đã kết nối lại broker" in line]) == 1, lines
+
+
+def test_a_broker_outage_does_not_turn_the_clusters_offline(
+    tree: dict, running: Any, mosquitto: broker.EmbeddedBroker, settings: Any
+) -> None:
+    """While the broker is away the gateway is deaf, the clusters are not silent: no loudspeaker is marked offline or
+    alarmed during the outage, nor before the gateway has listened for ``LOA_DEVICE_OFFLINE_AFTER_S`` again (a
+    new-user walk of the demo saw "0/20 cụm loa đang trực tuyến" and twenty offline alarms for a broker killed 13
+    minutes, with every cluster playing). A board reports over HTTPS and is judged as always."""
+    from django.utils import timezone
+
+    settings.LOA_DEVICE_OFFLINE_AFTER_S = 3
+    settings.LOA_OFFLINE_ALARM_AFTER_S = 0
+    creds = provision(tree["a"], 4)
+    clusters = [c.device_id for c in creds[:3]]
+    board = creds[3].device_id
+    Device.objects.filter(device_id=board).update(kind="eboard")
+    gw = running()
+    mosquitto.stop()
+    assert wait_until(lambda: not gw.wait_connected(0))
+    Device.objects.filter(device_id__in=[*clusters, board]).update(
+        online=True, last_seen=timezone.now() - dt.timedelta(hours=1)
+    )
+    wait_until(lambda: False, timeout=4.0)  # longer than LOA_DEVICE_OFFLINE_AFTER_S: eight periodic checks
+    assert not Device.objects.get(device_id=board).online  # the board: silent over HTTPS, offline
+    assert Alarm.objects.filter(device_id=board, kind=Alarm.Kind.OFFLINE).exists()
+    assert Device.objects.filter(device_id__in=clusters, online=True).count() == 3
+    assert not Alarm.objects.filter(device_id__in=clusters).exists()
+    mosquitto.start()
+    assert wait_until(lambda: gw.wait_connected(0), timeout=10)
+    listening_from = time.monotonic()
+    wait_until(lambda: False, timeout=1.0)
+    assert Device.objects.filter(device_id__in=clusters, online=True).count() == 3  # heard for 1 s of 3
+    # Still silent once the gateway has listened for the whole period: offline, then alarmed.
+    assert wait_until(lambda: not Device.objects.filter(device_id__in=clusters, online=True).exists(), timeout=15)
+    assert time.monotonic() - listening_from >= 2.5
+    assert wait_until(lambda: Alarm.objects.filter(device_id__in=clusters).count() == 3)
