@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import FrameType
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+
+log = logging.getLogger(__name__)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -58,3 +62,57 @@ def stop_on_sigterm() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+class Supervised:
+    """A child started again when it ends by itself (``kill -9``, the kernel's out-of-memory killer): ``loa serve``'s
+    background worker, which otherwise would leave every job it ran — and every job after it — waiting for a worker
+    that never comes (under systemd, ``loa-worker.service`` restarts it instead). One line each time; after
+    ``max_restarts`` ends within ``window_s`` seconds it is left stopped, with an error line, rather than started in
+    a loop."""
+
+    def __init__(
+        self,
+        args: list[str],
+        name: str,
+        *,
+        check_s: float = 1.0,
+        max_restarts: int = 5,
+        window_s: float = 60.0,
+    ) -> None:
+        self.args, self.name = args, name
+        self.check_s, self.max_restarts, self.window_s = check_s, max_restarts, window_s
+        self.restarts: list[float] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.proc = spawn(args)
+        # The watcher spawns the replacements, and a child spawned by a thread gets its parent-death signal when
+        # that thread ends: so the thread lives as long as the supervision (stopped only by :meth:`stop`).
+        self._thread = threading.Thread(target=self._watch, name=f"supervise-{name}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.check_s):
+            with self._lock:
+                code = self.proc.poll()
+                if code is None or self._stopping.is_set():
+                    continue
+                now = time.monotonic()
+                self.restarts = [t for t in self.restarts if now - t < self.window_s]
+                if len(self.restarts) >= self.max_restarts:
+                    log.error(
+                        "%s đã dừng %d lần trong %d giây (mã thoát %s): không khởi động lại nữa, hãy xem nhật ký",
+                        self.name, len(self.restarts) + 1, int(self.window_s), code,
+                    )  # fmt: skip
+                    return
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # what it started, if anything is left of it
+                self.restarts.append(now)
+                log.warning("%s đã dừng (mã thoát %s): khởi động lại", self.name, code)
+                self.proc = spawn(self.args)
+
+    def stop(self, timeout: float = 15) -> None:
+        with self._lock:
+            self._stopping.set()
+        stop([self.proc], timeout=timeout)
+        self._thread.join(self.check_s + 5)

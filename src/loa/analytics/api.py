@@ -200,7 +200,8 @@ def report_out(report: Any) -> dict[str, Any]:
         "scheduled": report.scheduled,
         "state": state,
         "progress": 100 if done else (job.progress if job is not None else 0),
-        "message": "" if done else (job.message if job is not None else ""),
+        "message": "" if done else (job.shown_message if job is not None else ""),
+        "stalled": "" if done or job is None else job.stalled_note,  # the page's warning (not in ReportOut)
         "generated_at": report.generated_at,
         "digest": report.digest,
         "source": (report.snapshot or {}).get("source", {}),

@@ -477,7 +477,9 @@ class Ingestor:
 
     # ---- periodic checks ----
 
-    def check_offline(self, now: dt.datetime | None = None, listening_s: float | None = None) -> tuple[int, int]:
+    def check_offline(
+        self, now: dt.datetime | None = None, listening_s: float | None = None
+    ) -> tuple[int, int]:
         """Mark silent devices offline; raise an alarm for devices offline past the grace period. (Also tries the
         held acks again: this is the gateway's periodic check.)
 

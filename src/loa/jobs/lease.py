@@ -138,3 +138,23 @@ def on_worker_start(sender: Any = None, proc_name: str = "", **kwargs: Any) -> N
         reap_dead_jobs()
     except Exception:  # never keep a worker from starting
         log.exception("reaping dead jobs failed")
+
+
+def stalled_note(job: Any) -> str:
+    """What the person waiting on ``job`` should know when it shows as running but its worker is gone (its process
+    no longer runs on this host, or it has not reported for :func:`lease_s`) and no worker has taken it again — every
+    worker stopped, so nobody reaps it yet. Empty otherwise. The job is taken again, at once, when a worker starts."""
+    if job.state != "running" or not job.worker or job.worker.startswith("inline:"):
+        return ""
+    last = job.heartbeat_at
+    if (
+        not worker_gone(job.worker)
+        and last is not None
+        and last >= timezone.now() - timedelta(seconds=lease_s())
+    ):
+        return ""
+    at = timezone.localtime(last or job.created_at).strftime("%H:%M:%S %d/%m/%Y")
+    return _(
+        "Tiến trình xử lý nền đã dừng (báo hoạt động lần cuối lúc %(at)s) và chưa có tiến trình nào nhận lại tác vụ "
+        "này. Tác vụ sẽ tự chạy lại khi tiến trình xử lý nền chạy lại; nếu quá vài phút, hãy báo quản trị viên."
+    ) % {"at": at}

@@ -99,7 +99,7 @@ class JobOut(Schema):
             "state": job.state,
             "state_label": str(job.get_state_display()),
             "progress": job.progress,
-            "message": job.message,
+            "message": job.shown_message,
             "error": error,
             "asset": asset,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.loa.console.test_demo_live import _descendants  # type: ignore[import-not-found]
 
@@ -127,3 +129,87 @@ def test_serve_stops_its_worker_on_sigterm_and_exits_cleanly(tmp_path: Path) -> 
 
 def _live_descendants(pid: int) -> set[int]:
     return {p for p in _descendants(pid) if not _gone(p)}
+
+
+def test_a_supervised_child_killed_is_started_again_and_stopped_with_its_parent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`loa serve`'s worker killed (kill -9, out of memory) is started again, so the jobs it left are taken again
+    (loa.jobs.lease) instead of waiting for a worker that never comes."""
+    from loa.processes import Supervised
+
+    caplog.set_level(logging.WARNING, logger="loa.processes")
+    child = Supervised(["sleep", "120"], "tiến trình thử", check_s=0.1)
+    try:
+        first = child.proc.pid
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while child.proc.pid == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.proc.pid != first and child.proc.poll() is None
+        assert "tiến trình thử đã dừng (mã thoát -9): khởi động lại" in caplog.text
+    finally:
+        child.stop(timeout=5)
+    assert child.proc.returncode == -signal.SIGTERM
+    time.sleep(0.3)
+    assert len(child.restarts) == 1  # a requested stop is not a death to repair
+
+
+def test_a_child_that_keeps_dying_is_left_stopped_with_one_error(caplog: pytest.LogCaptureFixture) -> None:
+    from loa.processes import Supervised
+
+    caplog.set_level(logging.WARNING, logger="loa.processes")
+    child = Supervised(["false"], "tiến trình hỏng", check_s=0.05, max_restarts=3, window_s=60)
+    deadline = time.monotonic() + 10
+    while child._thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.stop(timeout=2)
+    assert len(child.restarts) == 3
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "không khởi động lại nữa" in errors[0].getMessage()
+
+
+def test_serve_starts_its_worker_again_when_it_is_killed(tmp_path: Path) -> None:
+    from loa_protocol.ports import reserve_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
+    env.update(LOA_DATA_DIR=str(tmp_path))
+    loa = [sys.executable, "-c", "from loa.cli import main; main()"]
+    subprocess.run([*loa, "migrate", "-v0"], env=env, check=True)
+    serve = subprocess.Popen([*loa, "serve", "--port", str(reserve_port())], env=env, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+
+    def workers() -> set[int]:
+        return {p for p in _live_descendants(serve.pid) if "qcluster" in _cmdline(p)}
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(workers()) < 2:  # the cluster and its own processes
+            time.sleep(0.2)
+        first = workers()
+        assert first, "no worker started"
+        leader = next(p for p in first if _parent(p) == serve.pid)  # serve's child leads the others' group
+        os.killpg(os.getpgid(leader), signal.SIGKILL)  # the whole cluster, as a new user's walk did
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (workers() - first):
+            time.sleep(0.2)
+        assert workers() - first, "the worker was not started again"
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+    assert serve.stderr is not None
+    assert "tiến trình tác vụ nền đã dừng (mã thoát -9): khởi động lại" in serve.stderr.read()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0

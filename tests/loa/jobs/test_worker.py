@@ -279,3 +279,61 @@ def test_a_silent_job_of_another_machine_is_queued_again_once(db: None, settings
     run_job(quiet.pk, INGEST_TASK, quiet.kwargs, 1)
     quiet.refresh_from_db()
     assert quiet.state == Job.State.QUEUED and quiet.attempts == 1
+
+
+# --- a job whose worker is gone, shown before any worker takes it again ---------------------------------------
+
+HOST = lease.this_worker().split(":")[1]
+
+
+@pytest.mark.parametrize(
+    ("state", "worker", "heartbeat_ago_s", "stalled"),
+    [
+        ("running", "dead-here", 0, True),  # its process no longer runs on this host
+        ("running", "this-process", 0, False),  # alive and reporting
+        ("running", "this-process", 31, True),  # alive but silent past the lease (30 s): hung
+        ("running", "other-host", 5, False),  # another machine's worker, reporting
+        ("running", "other-host", 31, True),  # another machine's worker, silent
+        ("running", "inline-dead", 3600, False),  # inline jobs are never reaped, nor called stalled
+        ("queued", "dead-here", 3600, False),  # waiting, not claiming to run
+        ("done", "dead-here", 3600, False),
+    ],
+)
+def test_a_running_job_whose_worker_is_gone_says_so(
+    state: str, worker: str, heartbeat_ago_s: float, stalled: bool, db: None, settings: Any
+) -> None:
+    settings.LOA_JOB_LEASE_S = 30
+    name = {
+        "dead-here": f"worker:{HOST}:{dead_pid()}:1",
+        "this-process": lease.this_worker(),
+        "other-host": "worker:another-host:4242:1",
+        "inline-dead": f"inline:{HOST}:{dead_pid()}:1",
+    }[worker]
+    job = running_job(name, 1, timezone.now() - dt.timedelta(seconds=heartbeat_ago_s))
+    job.state, job.message = state, "Đang đo độ lớn âm thanh 29%"
+    note = job.stalled_note
+    assert bool(note) == stalled, note
+    if stalled:
+        assert "Tiến trình xử lý nền đã dừng" in note and "báo quản trị viên" in note
+        shown = timezone.localtime(job.heartbeat_at).strftime("%H:%M:%S %d/%m/%Y")
+        assert shown in note  # Asia/Ho_Chi_Minh, not UTC
+        assert job.shown_message == note
+    else:
+        assert job.shown_message == job.message
+
+
+def test_the_job_page_and_the_api_say_a_job_is_stalled(
+    db: None, tree: dict, make_user: Any, token_for: Any, client_for: Any
+) -> None:
+    """Every worker killed (a new-user walk of the demo killed django-q2's whole tree): nobody is left to reap the
+    job, which said "Đang đo độ lớn âm thanh 5%" for good; the page and the API now say it is waiting for a worker."""
+    editor = make_user("bt", Role.EDITOR, tree["a"])
+    job = running_job(f"worker:{HOST}:{dead_pid()}:1", 1, timezone.now() - dt.timedelta(seconds=40))
+    Job.objects.filter(pk=job.pk).update(
+        unit=tree["a"], created_by=editor, message="Đang đo độ lớn âm thanh 5%"
+    )
+    page = client_for(editor).get(f"/media/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "data-job-stalled" in page and "chưa có tiến trình nào nhận lại tác vụ" in page, page
+    assert 'hx-trigger="every 1s"' in page  # still polled: it moves on when a worker takes it
+    body = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(editor)}").get(f"/api/v1/media/jobs/{job.pk}").json()
+    assert body["state"] == "running" and "chưa có tiến trình nào nhận lại tác vụ" in body["message"], body

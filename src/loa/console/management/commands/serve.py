@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from loa.console.served import use_served_url
-from loa.processes import spawn, stop, stop_on_sigterm
+from loa.processes import Supervised, stop_on_sigterm
 
 
 class Command(BaseCommand):
@@ -32,7 +32,8 @@ class Command(BaseCommand):
         worker = None
         try:
             if settings.LOA_MODE == "embedded" and not options["no_worker"]:
-                worker = spawn([sys.executable, "-m", "loa.cli", "qcluster"])
+                # restarted if it dies (kill -9, out of memory): its jobs are then taken again (loa.jobs.lease)
+                worker = Supervised([sys.executable, "-m", "loa.cli", "qcluster"], "tiến trình tác vụ nền")
             uvicorn.run(
                 "loa.asgi:application",
                 host=options["host"],
@@ -46,4 +47,4 @@ class Command(BaseCommand):
             )
         finally:
             if worker is not None:
-                stop([worker])
+                worker.stop()
