@@ -185,6 +185,7 @@ def report_out(report: Any) -> dict[str, Any]:
     from django.urls import reverse
 
     from loa.analytics.reports import FORMATS
+    from loa.jobs.lease import stalled_note
 
     job = report.job
     done = report.generated_at is not None
@@ -200,8 +201,8 @@ def report_out(report: Any) -> dict[str, Any]:
         "scheduled": report.scheduled,
         "state": state,
         "progress": 100 if done else (job.progress if job is not None else 0),
-        "message": "" if done else (job.shown_message if job is not None else ""),
-        "stalled": "" if done or job is None else job.stalled_note,  # the page's warning (not in ReportOut)
+        "message": "" if done else ((stalled_note(job) or job.message) if job is not None else ""),
+        "stalled": "" if done or job is None else stalled_note(job),  # the page's warning (not in ReportOut)
         "generated_at": report.generated_at,
         "digest": report.digest,
         "source": (report.snapshot or {}).get("source", {}),

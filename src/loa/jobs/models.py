@@ -44,15 +44,3 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
-
-    @property
-    def stalled_note(self) -> str:
-        """Empty unless the job shows as running but its worker is gone and none has taken it again."""
-        from loa.jobs.lease import stalled_note
-
-        return stalled_note(self)
-
-    @property
-    def shown_message(self) -> str:
-        """The message to show: the job's own, or why it is not moving (:attr:`stalled_note`)."""
-        return self.stalled_note or self.message

@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from loa.accounts.access import access_system, access_unit, access_unit_code, access_units
 from loa.api.auth import token_of
 from loa.api.errors import ERROR_RESPONSES, ApiError
+from loa.jobs.lease import stalled_note
 from loa.jobs.models import Job
 from loa.media import services
 from loa.media.access import MediaAssetNotFound, access_media_asset
@@ -99,7 +100,7 @@ class JobOut(Schema):
             "state": job.state,
             "state_label": str(job.get_state_display()),
             "progress": job.progress,
-            "message": job.shown_message,
+            "message": stalled_note(job) or job.message,
             "error": error,
             "asset": asset,
         }

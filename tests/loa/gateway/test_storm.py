@@ -299,6 +299,8 @@ def test_a_broker_outage_does_not_turn_the_clusters_offline(
     wait_until(lambda: False, timeout=1.0)
     assert Device.objects.filter(device_id__in=clusters, online=True).count() == 3  # heard for 1 s of 3
     # Still silent once the gateway has listened for the whole period: offline, then alarmed.
-    assert wait_until(lambda: not Device.objects.filter(device_id__in=clusters, online=True).exists(), timeout=15)
+    assert wait_until(
+        lambda: not Device.objects.filter(device_id__in=clusters, online=True).exists(), timeout=15
+    )
     assert time.monotonic() - listening_from >= 2.5
     assert wait_until(lambda: Alarm.objects.filter(device_id__in=clusters).count() == 3)
