@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from loa.accounts.access import access_anywhere, access_unit, scope_roots
+from loa.console.gateway_state import gateway_trouble
 from loa.errors import Refusal
 from loa.units.models import Unit
 
@@ -129,4 +130,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
         "nav_allowed": {key for key, _label, _url in items} | {i.key for i in LINKS if i.allowed(user, unit)},
         "picker_units": picker,
         "current_unit": unit,
+        # called only by a page that shows the gateway's banner (the loudspeaker pages): one query there
+        "gateway_trouble": gateway_trouble,
     }

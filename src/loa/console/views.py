@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +32,7 @@ from loa.accounts.roles import ACTIONS, Role
 from loa.audit import actions as audit_actions
 from loa.audit.api import visible_entries
 from loa.console.current import SESSION_KEY, current_unit
+from loa.console.gateway_state import gateway_trouble
 from loa.units import services as unit_services
 from loa.units.models import Kind, Level, Unit, UnitSetting
 
@@ -69,33 +69,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/dashboard.html",
-        {"unit": unit, "counts": counts, "storage_full": _storage_full(), "gateway": _gateway_trouble()},
+        {"unit": unit, "counts": counts, "storage_full": _storage_full(), "gateway": gateway_trouble()},
     )
-
-
-GATEWAY_SILENT_AFTER_S = (
-    30  # the gateway writes its state every 5 s, and at once when the broker link changes
-)
-
-
-def _gateway_trouble() -> dict[str, Any] | None:
-    """The gateway's state when commands cannot go out now: ``broker_down`` (the gateway runs but has no broker
-    connection, since ``since``) or ``silent`` (no state written for 30 s: stopped, or the database unreachable
-    from it). None when the last gateway to report is connected, or when no gateway ever ran."""
-    from loa.gateway.models import GatewayState
-
-    state = GatewayState.objects.order_by("-heartbeat_at").first()
-    if state is None:
-        return None
-    if (timezone.now() - state.heartbeat_at).total_seconds() > GATEWAY_SILENT_AFTER_S:
-        return {"kind": "silent", "since": state.heartbeat_at, "name": state.name}
-    if not state.connected:
-        return {
-            "kind": "broker_down",
-            "since": state.disconnected_at or state.heartbeat_at,
-            "name": state.name,
-        }
-    return None
 
 
 def _storage_full() -> bool:

@@ -5,6 +5,8 @@ loudspeakers, in Vietnamese and in English; nothing while the gateway is connect
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import subprocess
 import threading
 import time
 from typing import Any
@@ -111,3 +113,40 @@ def test_the_gateway_writes_its_disconnection_at_once(
     finally:
         gw.stop()
         thread.join(15)
+
+
+def test_the_loudspeaker_pages_show_the_banner_too(tree: dict, make_user: Any, client_for: Any) -> None:
+    """A walk found the fleet list showing twenty clusters "Trực tuyến" during a broker outage, with no word of it
+    there or on the command form: the banner is on every loudspeaker page now."""
+    client = client_for(make_user("op-gw", "commune_operator", tree["a"]))
+    state(connected=False, disconnected_at=timezone.now())
+    for url in ("/fleet/", "/fleet/commands/new/", "/fleet/commands/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'data-gateway="broker-down"' in response.content.decode(), url
+
+
+def test_a_gateway_process_that_ended_is_shown_at_once(tree: dict, make_user: Any, client_for: Any) -> None:
+    """kill -9 of the gateway showed nothing for 30 s (its last state write said "connected"): a gateway on this
+    machine that the web process saw running and whose process has ended is shown stopped at once."""
+    client = client_for(make_user("op-gw", "commune_operator", tree["a"]))
+    gateway = subprocess.Popen(["sleep", "60"])
+    try:
+        state(host=socket.gethostname(), pid=gateway.pid, instance="abc123")
+        assert "data-gateway" not in dashboard(client)  # running, and now known to this process
+        gateway.kill()
+        gateway.wait()
+        assert 'data-gateway="silent"' in dashboard(client)  # its state was written a moment ago
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+
+
+def test_a_process_never_seen_is_judged_by_its_writes(tree: dict, make_user: Any, client_for: Any) -> None:
+    """A web process that cannot see the gateway's process (another PID namespace with the host's name: a
+    container) never calls it stopped on that ground; its state writes decide, as before."""
+    client = client_for(make_user("op-gw", "commune_operator", tree["a"]))
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    state(host=socket.gethostname(), pid=ended.pid, instance="never-seen")
+    assert "data-gateway" not in dashboard(client)
