@@ -74,14 +74,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _storage_full() -> bool:
-    """Whether the media store is below LOA_MEDIA_MIN_FREE_BYTES (uploads, speech and processing are refused)."""
     from loa.media.services import store_root
-    from loa.media.storage import free_bytes, min_free_bytes
+    from loa.media.storage import store_is_full
 
-    try:
-        return free_bytes(store_root()) < min_free_bytes()
-    except OSError:
-        return False
+    return store_is_full(store_root())
 
 
 def _domain_counts(unit: Unit) -> dict[str, int]:

@@ -35,7 +35,11 @@ class StorageFull(Refusal):
     status = 507
 
     def __init__(self, free_bytes: int | None = None) -> None:
-        free = f" (còn trống {_mb(free_bytes)})" if free_bytes is not None else ""
+        free = (
+            f" (còn trống {_mb(free_bytes)}, cần giữ ít nhất {_mb(min_free_bytes())})"
+            if free_bytes is not None
+            else ""
+        )
         super().__init__(
             "storage_full",
             f"Máy chủ hết dung lượng lưu trữ{free}: tệp của bạn không bị lỗi nhưng chưa lưu được. "
@@ -45,7 +49,11 @@ class StorageFull(Refusal):
 
 
 def _mb(n: int | None) -> str:
-    return "?" if n is None else f"{n / (1024 * 1024):.1f} MB"
+    """Megabytes written the Vietnamese way: 78.977,1 MB."""
+    if n is None:
+        return "?"
+    number = f"{n / (1024 * 1024):,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{number} MB"
 
 
 def min_free_bytes() -> int:
@@ -60,6 +68,15 @@ def free_bytes(path: Path) -> int:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     return shutil.disk_usage(probe).free
+
+
+def store_is_full(root: Path) -> bool:
+    """Whether the store at ``root`` is below ``LOA_MEDIA_MIN_FREE_BYTES`` (uploads, speech and processing are
+    refused): for the pages that say so before anyone tries."""
+    try:
+        return free_bytes(root) < min_free_bytes()
+    except OSError:
+        return False
 
 
 def check_free_space(path: Path, needed: int = 0) -> None:

@@ -28,6 +28,7 @@ from loa.media.audio import WAVEFORM_POINTS, MediaRejected, check_size, setting
 from loa.media.file_access import MediaFileRefused, access_media_file
 from loa.media.files import file_response, mark_same_for_everyone
 from loa.media.models import MediaAsset
+from loa.media.storage import store_is_full
 from loa.media.uploads import upload_refused
 
 
@@ -83,6 +84,8 @@ def library(request: HttpRequest) -> HttpResponse:
         "can_upload": unit is not None and can(request.user, unit, "media.upload"),
         "max_mb": int(setting("LOA_MEDIA_MAX_BYTES")) // (1024 * 1024),
         "max_minutes": int(setting("LOA_MEDIA_MAX_DURATION_S")) // 60,
+        # said before anyone picks a file, not only after the upload is refused
+        "storage_full": bool(upload_units) and store_is_full(services.store_root()),
     }
     return render(request, "media/library.html", context)
 

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,8 @@ def test_api_upload_on_a_full_store_answers_507(
         response = operator.post("/api/v1/media/audio", {"file": fh, "unit_code": tree["a"].code})
     assert response.status_code == 507, response.content
     assert response.json()["error"]["code"] == "storage_full"
+    message = response.json()["error"]["message"]
+    assert re.search(r"còn trống \d+,\d MB, cần giữ ít nhất 2,0 MB\)", message), message  # 2,0: Vietnamese
     assert MediaAsset.objects.count() == 0
 
 
@@ -142,3 +145,8 @@ def test_the_dashboard_says_the_store_is_full(
     settings.LOA_MEDIA_MIN_FREE_BYTES = storage.free_bytes(tmp_path) + 2**40  # whatever others free meanwhile
     page = client.get("/").content.decode()
     assert "data-storage-full" in page and "Máy chủ hết dung lượng lưu trữ" in page
+    # the audio library says it above the upload form, before anyone picks a file
+    library = client.get("/media/").content.decode()
+    assert "data-storage-full" in library and library.index("data-storage-full") < library.index("upload-form")
+    settings.LOA_MEDIA_MIN_FREE_BYTES = 0
+    assert "data-storage-full" not in client.get("/media/").content.decode()
