@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.models import OrmQ
 
 from loa.accounts.roles import Role
@@ -317,6 +317,10 @@ def test_a_running_job_whose_worker_is_gone_says_so(
         assert "Tiến trình xử lý nền đã dừng" in note and "báo quản trị viên" in note
         shown = timezone.localtime(job.heartbeat_at).strftime("%H:%M:%S %d/%m/%Y")
         assert shown in note  # Asia/Ho_Chi_Minh, not UTC
+        with translation.override("en"):
+            assert lease.stalled_note(job).startswith(
+                "The background worker has stopped (last report at " + shown
+            )
 
 
 def test_the_job_page_and_the_api_say_a_job_is_stalled(
