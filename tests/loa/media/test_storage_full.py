@@ -147,6 +147,8 @@ def test_the_dashboard_says_the_store_is_full(
     assert "data-storage-full" in page and "Máy chủ hết dung lượng lưu trữ" in page
     # the audio library says it above the upload form, before anyone picks a file
     library = client.get("/media/").content.decode()
-    assert "data-storage-full" in library and library.index("data-storage-full") < library.index("upload-form")
+    assert "data-storage-full" in library and library.index("data-storage-full") < library.index(
+        "upload-form"
+    )
     settings.LOA_MEDIA_MIN_FREE_BYTES = 0
     assert "data-storage-full" not in client.get("/media/").content.decode()
