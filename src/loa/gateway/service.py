@@ -428,6 +428,8 @@ class Gateway:
     def start(self) -> None:
         if self.options.check_identity:
             self._probe_identity()
+        # said once the identity is this gateway's: a refused twin says only why it does not start
+        log.info("gateway %s khởi động, kết nối tới %s", socket.gethostname(), self.options.url)
         if self.options.health_port:
             self._health = serve_health(self, self.options.health_port)
         self.client.connect_async(self.target.host, self.target.port, keepalive=30)
@@ -691,5 +693,4 @@ def run_forever(options: GatewayOptions) -> None:
 
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
-    log.info("gateway %s khởi động (%s)", socket.gethostname(), options.url)
     gateway.run()

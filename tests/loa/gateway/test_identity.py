@@ -71,6 +71,7 @@ def test_a_second_gateway_with_the_same_identity_on_this_host_refuses_to_start(
         assert f"Gateway với mã kết nối '{name}' đang chạy trên máy này" in err
         assert f"tiến trình {first.pid}@" in err and "dừng tiến trình kia" in err
         assert "Traceback" not in err
+        assert "khởi động" not in out + err and "kết nối tới" not in out + err  # only why it does not start
         assert first.poll() is None, "the running gateway is left alone"
         state = GatewayState.objects.get(name=name)
         assert state.pid == first.pid and state.host == socket.gethostname()

@@ -65,7 +65,6 @@ class Command(BaseCommand):
             embedded = broker.EmbeddedBroker(broker.mqtt_dir(), port=port).start()
             url = embedded.url
             self.stdout.write(f"Đã chạy broker nhúng tại {url}")
-        self.stdout.write(f"Gateway kết nối tới {url}")
         try:
             run_forever(
                 GatewayOptions(
