@@ -152,7 +152,7 @@ def run_drill(
     from loa.broadcast.compile import compile_manifests
     from loa.broadcast.emergency import do_start_emergency
     from loa.broadcast.models import DeviceManifest
-    from loa.console.views import _gateway_trouble
+    from loa.console.gateway_state import gateway_trouble
     from loa.fleet import broker
     from loa.fleet.models import CommandDelivery, DeliveryState, PlayLog
     from loa.gateway.models import GatewayState
@@ -302,7 +302,7 @@ def run_drill(
             _wait(lambda: _health(health_port)[0] == 503, 10, "health 503") and time.time() - down_at
         )
         console_down = (
-            _wait(lambda: (t := _gateway_trouble()) is not None and t["kind"] == "broker_down", 10, "console")
+            _wait(lambda: (t := gateway_trouble()) is not None and t["kind"] == "broker_down", 10, "console")
             and time.time() - down_at
         )
         state = GatewayState.objects.get(name=client_id)
@@ -344,7 +344,7 @@ def run_drill(
             "spread_s": _r(reconnects[-1] - reconnects[0]),
             "most_in_100ms": max(buckets.values()),
         }  # fmt: skip
-        _wait(lambda: _gateway_trouble() is None, 10, "console: gateway đã kết nối")
+        _wait(lambda: gateway_trouble() is None, 10, "console: gateway đã kết nối")
 
         def e2_starts() -> dict[str, float]:
             out: dict[str, float] = {}
